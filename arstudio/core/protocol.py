@@ -1,0 +1,151 @@
+"""The one protocol every autoregressive model implements (see DESIGN.md).
+
+A model gives, in parallel, the distribution of every step under teacher forcing (``dists``) and
+hence ``log_prob``; and it starts a ``Cursor``, the incremental sampling state that hands out
+p(x_t | x_<t) one step at a time. ``NaiveCursor`` recomputes the parallel model on the whole
+prefix at every step: it is the baseline every fast cursor is checked and benchmarked against.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from arstudio.core.dists import Dist
+from arstudio.core.spec import Layout, ModelSpec
+
+
+class ARModel(nn.Module):
+    """Base class of every model: x is [B, D] flat in data order; steps follow ``spec.layout``."""
+
+    spec: ModelSpec
+
+    def dists(self, x: torch.Tensor, cond: Any = None) -> Dist:
+        """p(x_t | x_<t, cond) for every step t at once (teacher forcing); batch shape [B, T].
+
+        Entry t of the result belongs to step t, i.e. to data index ``layout.index(t)``.
+        """
+        raise NotImplementedError
+
+    @property
+    def layout(self) -> Layout:
+        """The layout sampling currently follows."""
+        return self.spec.layout
+
+    def steps_of(self, x: torch.Tensor) -> torch.Tensor:
+        """Reorder flat data x [B, D] into step order [B, T]."""
+        order = self.layout.order
+        if order is None:
+            return x
+        return x[:, torch.as_tensor(order, device=x.device)]
+
+    def log_prob(self, x: torch.Tensor, cond: Any = None) -> torch.Tensor:
+        """log p(x_t | x_<t, cond) for every step t, in parallel: [B, T]."""
+        return self.dists(x, cond).log_prob(self.steps_of(x))
+
+    def nll(self, x: torch.Tensor, cond: Any = None) -> torch.Tensor:
+        """Negative log-likelihood per example in nats, [B] (what training minimises)."""
+        return -self.log_prob(x, cond).sum(-1)
+
+    def training_loss(self, x: torch.Tensor, cond: Any = None, generator: torch.Generator | None = None) -> torch.Tensor:
+        """The scalar a training step minimises: mean NLL in nats (order-agnostic models vary the order)."""
+        return self.nll(x, cond).mean()
+
+    def eval_nll(self, x: torch.Tensor, cond: Any = None) -> torch.Tensor:
+        """Held-out NLL per example in nats, [B] (an ensemble over orderings where a model has several)."""
+        return self.nll(x, cond)
+
+    num_orderings: int = 1
+
+    def select_ordering(self, k: int) -> None:
+        """Follow ordering k of ``num_orderings`` (changes ``layout``); single-order models have only 0."""
+        if k != 0:
+            raise ValueError(f"{self.spec.kind} has a single ordering; got ordering {k}")
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "ARModel":
+        """Build a model from its config dict (as stored in a checkpoint)."""
+        return cls(**config)
+
+    def start(self, batch: int, cond: Any = None) -> "Cursor":
+        """Incremental sampling state at step 0. Models override this with a fast cursor."""
+        return NaiveCursor(self, batch, cond)
+
+    def data_dtype(self) -> torch.dtype:
+        """dtype of data tensors x: long for discrete values, float for continuous ones."""
+        return torch.long if self.spec.values.discrete else torch.float32
+
+    @property
+    def device(self) -> torch.device:
+        """Device of the model's parameters."""
+        p = next(self.parameters(), None)
+        return p.device if p is not None else torch.device("cpu")
+
+    def num_parameters(self) -> int:
+        """Number of trainable scalars."""
+        return sum(p.numel() for p in self.parameters())
+
+
+class Cursor:
+    """The model's memory while sampling: running activations, RNN state, KV cache, conv queues."""
+
+    def __init__(self, model: ARModel, batch: int, cond: Any = None) -> None:
+        self.model = model
+        self.batch = batch
+        self.cond = cond
+        self.layout = model.layout
+        self.t = 0
+        self.x = torch.zeros(batch, self.layout.length, dtype=model.data_dtype(), device=model.device)
+
+    @property
+    def done(self) -> bool:
+        """True once every step has been pushed."""
+        return self.t >= self.layout.length
+
+    def dist(self) -> Dist:
+        """p(x_t | x_<t, cond) from the cached state; batch shape [B]."""
+        raise NotImplementedError
+
+    def push(self, x_t: torch.Tensor) -> None:
+        """Append the chosen values [B] of step t and update the caches."""
+        if self.done:
+            raise IndexError(f"all {self.layout.length} steps have been pushed")
+        x_t = torch.as_tensor(x_t, device=self.x.device)
+        if x_t.ndim == 0:
+            x_t = x_t.expand(self.batch)
+        x_t = x_t.to(self.x.dtype)
+        self._update(x_t)
+        self.x[:, self.layout.index(self.t)] = x_t
+        self.t += 1
+
+    def _update(self, x_t: torch.Tensor) -> None:
+        """Update the caches with x_t before it is written; called by ``push``."""
+
+    def select(self, rows: torch.Tensor) -> None:
+        """Keep / reorder batch rows (beam search, picking a branch)."""
+        rows = torch.as_tensor(rows, device=self.x.device, dtype=torch.long)
+        self.x = self.x[rows]
+        self.batch = int(rows.numel())
+        self._select(rows)
+
+    def _select(self, rows: torch.Tensor) -> None:
+        """Reorder the caches' batch rows; called by ``select``."""
+
+    def prefill(self, prefix: torch.Tensor) -> None:
+        """Push a prefix [B, t0] of values in step order."""
+        for i in range(prefix.shape[1]):
+            self.push(prefix[:, i])
+
+
+class NaiveCursor(Cursor):
+    """Recomputes the parallel model on the whole prefix at every step: O(T) work per step."""
+
+    @torch.no_grad()
+    def dist(self) -> Dist:
+        return self.model.dists(self.x, self.cond)[:, self.t]
+
+    def _select(self, rows: torch.Tensor) -> None:
+        if isinstance(self.cond, torch.Tensor):
+            self.cond = self.cond[rows]

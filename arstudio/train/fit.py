@@ -1,0 +1,140 @@
+"""The maximum-likelihood loop (Adam), with held-out evaluation and callbacks for watchers.
+
+The trainer knows nothing of who watches it: a CLI progress bar or the studio subscribes with
+``add_callback("on_step", fn)`` / ``add_callback("on_eval", fn)``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+
+from arstudio.core.checkpoint import CheckpointMeta
+from arstudio.core.protocol import ARModel
+from arstudio.core.registry import get as get_kind
+from arstudio.data.datasets import Dataset, get_dataset
+from arstudio.train.evaluate import evaluate
+
+Callback = Callable[..., None]
+
+
+@dataclass
+class TrainConfig:
+    """Hyperparameters of one run."""
+
+    steps: int = 2000
+    batch_size: int = 64
+    lr: float = 3e-3
+    weight_decay: float = 0.0
+    seed: int = 0
+    eval_every: int = 250
+    grad_clip: float = 5.0
+    device: str = "cpu"
+
+
+class Trainer:
+    """Trains a model on a data set's train split; keeps the weights with the best valid NLL."""
+
+    def __init__(self, model: ARModel, data: Dataset, config: TrainConfig) -> None:
+        self.model = model.to(config.device)
+        self.data = data
+        self.config = config
+        self.callbacks: dict[str, list[Callback]] = {"on_step": [], "on_eval": []}
+        self.history: dict[str, list[float]] = {"step": [], "train_nats": [], "eval_step": [], "valid_nats": []}
+        self.stop_requested = False
+
+    def add_callback(self, event: str, fn: Callback) -> None:
+        """Call ``fn(trainer, step, value)`` on "on_step" (train loss) or "on_eval" (valid metrics)."""
+        if event not in self.callbacks:
+            raise ValueError(f"unknown event {event!r}; known: {', '.join(self.callbacks)}")
+        self.callbacks[event].append(fn)
+
+    def _emit(self, event: str, step: int, value: Any) -> None:
+        for fn in self.callbacks[event]:
+            fn(self, step, value)
+
+    def run(self) -> dict[str, float]:
+        """Train for ``config.steps`` steps (or until ``stop_requested``); return the best valid metrics."""
+        cfg, model = self.config, self.model
+        torch.manual_seed(cfg.seed)
+        g = torch.Generator().manual_seed(cfg.seed)
+        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(cfg.steps, 1), eta_min=cfg.lr * 0.05)
+        x_train, y_train = self.data.train, self.data.labels.get("train")
+        cond_kind = bool(model.spec.cond)
+        best, best_state = math.inf, None
+        model.train()
+        for step in range(1, cfg.steps + 1):
+            idx = torch.randint(len(x_train), (cfg.batch_size,), generator=g)
+            xb = x_train[idx].to(cfg.device)
+            cb = y_train[idx].to(cfg.device) if cond_kind and y_train is not None else None
+            loss = model.training_loss(xb, cb, generator=g)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.grad_clip:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            opt.step()
+            sched.step()
+            self.history["step"].append(step)
+            self.history["train_nats"].append(float(loss.detach()))
+            self._emit("on_step", step, self.history["train_nats"][-1])
+            last = step == cfg.steps or self.stop_requested
+            if step % cfg.eval_every == 0 or last:
+                metrics = self.evaluate("valid")
+                self.history["eval_step"].append(step)
+                self.history["valid_nats"].append(metrics["nats"])
+                if metrics["nats"] < best:
+                    best, best_state = metrics["nats"], copy.deepcopy(model.state_dict())
+                self._emit("on_eval", step, metrics)
+            if self.stop_requested:
+                break
+        if best_state is not None:
+            model.load_state_dict(best_state)
+        model.eval()
+        return {"valid_nats": best}
+
+    def evaluate(self, split: str) -> dict[str, float]:
+        """Held-out metrics of the current weights on ``split`` (valid or test)."""
+        x = getattr(self.data, split)
+        cond = self.data.labels.get(split) if self.model.spec.cond else None
+        return evaluate(self.model, x, cond)
+
+
+def train_kind(kind: str, data: str | None = None, config: dict[str, Any] | None = None,
+               train: TrainConfig | None = None, recipe: str = "",
+               callbacks: dict[str, list[Callback]] | None = None) -> tuple[ARModel, CheckpointMeta]:
+    """Build a model of ``kind``, train it on ``data`` and return it with checkpoint metadata.
+
+    The metadata holds the test-split metrics, the valid curve, the split indices and the recipe.
+    """
+    mk = get_kind(kind)
+    ds = get_dataset(data or mk.default_data)
+    model = mk.build({**ds.model_config(), **(config or {})})
+    if train is None:
+        train = TrainConfig(**mk.train_defaults)
+    trainer = Trainer(model, ds, train)
+    for event, fns in (callbacks or {}).items():
+        for fn in fns:
+            trainer.add_callback(event, fn)
+    t0 = time.perf_counter()
+    trainer.run()
+    seconds = time.perf_counter() - t0
+    test = trainer.evaluate("test")
+    valid = trainer.evaluate("valid")
+    metrics = {"test_nats": test["nats"], "test_bits_per_dim": test["bits_per_dim"],
+               "valid_nats": valid["nats"], "valid_bits_per_dim": valid["bits_per_dim"]}
+    hist = trainer.history
+    every = max(1, len(hist["step"]) // 200)  # keep the stored curve small
+    history = {"step": hist["step"][::every], "train_nats": hist["train_nats"][::every],
+               "eval_step": hist["eval_step"], "valid_nats": hist["valid_nats"]}
+    meta = CheckpointMeta(kind=kind, config=model.spec.config, data=ds.meta(), metrics=metrics, history=history,
+                          recipe=recipe, extra={"train": asdict(train), "train_seconds": round(seconds, 1),
+                                                "parameters": model.num_parameters(),
+                                                "modality": mk.modality})
+    return model.cpu(), meta
