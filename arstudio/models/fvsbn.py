@@ -32,7 +32,7 @@ from arstudio.models._image import image_spec, require_binary
 
 @register("fvsbn", modality="image", title="FVSBN (logistic regression per pixel)", default_data="digits",
           default_config={"shape": [1, 8, 8]}, tiny_config={"shape": [1, 3, 3]},
-          train_defaults={"steps": 3000, "batch_size": 64, "lr": 3e-3, "weight_decay": 1e-4})
+          train_defaults={"steps": 6000, "batch_size": 64, "lr": 3e-3, "weight_decay": 1e-3})
 class FVSBN(ARModel):
     """Fully visible sigmoid belief network over binary pixels in raster order."""
 

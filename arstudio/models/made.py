@@ -53,9 +53,9 @@ def made_masks(d: int, hidden: list[int], order: np.ndarray, rng: np.random.Gene
 
 
 @register("made", modality="image", title="MADE (masked autoencoder, order-agnostic)", default_data="digits",
-          default_config={"shape": [1, 8, 8], "hidden": [256, 256], "num_masks": 8, "seed": 0, "direct": True},
+          default_config={"shape": [1, 8, 8], "hidden": [512, 512], "num_masks": 16, "seed": 0, "direct": True},
           tiny_config={"shape": [1, 3, 3], "hidden": [16, 16], "num_masks": 3, "seed": 0, "direct": True},
-          train_defaults={"steps": 6000, "batch_size": 64, "lr": 2e-3, "weight_decay": 1e-4})
+          train_defaults={"steps": 12000, "batch_size": 64, "lr": 2e-3, "weight_decay": 1e-4})
 class MADE(ARModel):
     """MADE over binary pixels with ``num_masks`` orderings (the first is raster order)."""
 

@@ -24,8 +24,8 @@ from arstudio.models._image import image_spec, require_binary
 
 
 @register("nade", modality="image", title="NADE (shared-weight autoregressive network)", default_data="digits",
-          default_config={"shape": [1, 8, 8], "hidden": 128}, tiny_config={"shape": [1, 3, 3], "hidden": 8},
-          train_defaults={"steps": 4000, "batch_size": 64, "lr": 3e-3, "weight_decay": 1e-4})
+          default_config={"shape": [1, 8, 8], "hidden": 256}, tiny_config={"shape": [1, 3, 3], "hidden": 8},
+          train_defaults={"steps": 8000, "batch_size": 64, "lr": 3e-3, "weight_decay": 1e-4})
 class NADE(ARModel):
     """NADE over binary pixels in raster order, with H hidden units."""
 

@@ -1,0 +1,484 @@
+"""The ``arstudio`` command: open the studio, or list | train | sample | eval | bench.
+
+Every command calls the same functions the studio calls. Every error is one line on stderr and
+a non-zero exit status, never a traceback (``ARSTUDIO_DEBUG=1`` shows it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import json
+import os
+import shlex
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+import arstudio
+
+PROG = "arstudio"
+
+
+class UsageError(Exception):
+    """A command line that does not parse; exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose errors are one line (no usage block) and raise instead of exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: error: {message} (see {self.prog} --help)")
+
+
+def _errors() -> tuple[type[BaseException], ...]:
+    """The exceptions that mean bad input, not a bug: reported as one line."""
+    from arstudio.core.checkpoint import CheckpointError
+    from arstudio.core.registry import UnknownKindError
+    from arstudio.data.datasets import UnknownDatasetError
+    from arstudio.io.errors import ExportError
+
+    return (CheckpointError, UnknownKindError, UnknownDatasetError, ExportError, ValueError, OSError)
+
+
+def _fail(msg: str, err: TextIO | None = None) -> None:
+    print(f"{PROG}: error: {' '.join(str(msg).split())}", file=err or sys.stderr)
+
+
+# ---------------------------------------------------------------------------------------------- studio
+
+STUDIO_MODULE = "arstudio.qt.app"
+
+
+def _load_studio() -> Any:
+    """Import the Qt app by name (a static import would pull Qt into the GUI-free command line)."""
+    return importlib.import_module(STUDIO_MODULE)
+
+
+def cmd_studio(args: argparse.Namespace) -> int:
+    """Open the studio window; arguments after ``studio`` are passed on to it."""
+    try:
+        app = _load_studio()
+    except ModuleNotFoundError as e:
+        if (e.name or "").startswith("arstudio.qt"):
+            _fail("the studio is not part of this build (arstudio.qt.app is missing); "
+                  f"the command line works: {PROG} --help")
+        else:
+            _fail(f"the studio needs {e.name}, which is not installed (pip install PySide6-Essentials pyqtgraph superqt)")
+        return 1
+    app_main = getattr(app, "main", None)
+    if not callable(app_main):
+        _fail("arstudio.qt.app has no main(); the studio cannot start")
+        return 1
+    return int(app_main(list(args.studio_args)) or 0)
+
+
+# ------------------------------------------------------------------------------------------------ list
+
+def _modality(meta: Any) -> str:
+    from arstudio.core.registry import UnknownKindError, get
+
+    if meta.extra.get("modality"):
+        return str(meta.extra["modality"])
+    try:
+        return get(meta.kind).modality
+    except UnknownKindError:
+        return "?"
+
+
+def _fmt(v: Any, spec: str) -> str:
+    return format(v, spec) if isinstance(v, (int, float)) else "-"
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """Print the shipped and user checkpoints, and the files that could not be read."""
+    from arstudio.core import catalog
+
+    entries = catalog.list_checkpoints()
+    if args.json:
+        for e in entries:
+            row: dict[str, Any] = {"name": e.name, "source": e.source, "path": str(e.path)}
+            if e.meta is None:
+                row["error"] = e.error
+            else:
+                row.update(kind=e.meta.kind, modality=_modality(e.meta), data=e.meta.data.get("name"),
+                           metrics=e.meta.metrics, recipe=e.meta.recipe)
+            print(json.dumps(row, sort_keys=True))
+        return 0
+    if not entries:
+        print(f"no checkpoints (shipped: {catalog.SHIPPED_DIR}; yours: {catalog.user_models_dir()})")
+        return 0
+    head = ("name", "source", "kind", "modality", "data", "test nats", "bits/dim")
+    rows = [(e.name, e.source, e.meta.kind, _modality(e.meta), str(e.meta.data.get("name", "-")),
+             _fmt(e.meta.metrics.get("test_nats"), ".2f"), _fmt(e.meta.metrics.get("test_bits_per_dim"), ".4f"))
+            for e in entries if e.meta is not None]
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    for r in [head, *rows] if rows else []:
+        print("  ".join(c.rjust(w) if i >= 5 else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip())
+    bad = [e for e in entries if e.meta is None]
+    if bad:
+        print(f"\n{len(bad)} unreadable file(s):")
+        for e in bad:
+            print(f"  {e.path}: {str(e.error).removeprefix(str(e.path) + ': ')}")
+    print(f"\nshipped: {catalog.SHIPPED_DIR}\nyours:   {catalog.user_models_dir()}")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------- train
+
+class ProgressBar:
+    """A one-line progress bar on a text stream: redrawn in place on a terminal, a line per 10% otherwise."""
+
+    def __init__(self, total: int, label: str, stream: TextIO | None = None, width: int = 28) -> None:
+        self.total, self.label, self.width = max(1, total), label, width
+        self.stream = stream or sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.t0: float | None = None  # the clock starts at the first update, after set-up
+        self.n0 = 0
+        self.last_draw, self.last_decile = 0.0, -1
+        self.fields: dict[str, str] = {}
+
+    def update(self, n: int, **fields: str) -> None:
+        """Progress is now ``n`` of ``total``; ``fields`` are shown after the bar."""
+        self.fields.update(fields)
+        now = time.perf_counter()
+        if self.t0 is None:
+            self.t0, self.n0 = now, n
+        decile = 10 * n // self.total
+        if self.tty and (now - self.last_draw >= 0.1 or n >= self.total):
+            self.last_draw = now
+            self.stream.write("\r" + self.render(n) + "\x1b[K")
+            self.stream.flush()
+        elif not self.tty and decile > self.last_decile:
+            self.last_decile = decile
+            self.stream.write(self.render(n) + "\n")
+
+    def render(self, n: int) -> str:
+        """The bar as text."""
+        frac = min(1.0, n / self.total)
+        fill = int(frac * self.width)
+        dt = time.perf_counter() - self.t0 if self.t0 is not None else 0.0
+        rate = (n - self.n0) / dt if dt > 0 else 0.0
+        eta = (self.total - n) / rate if rate > 0 else 0.0
+        extra = "  ".join(f"{k} {v}" for k, v in self.fields.items())
+        return (f"{self.label} [{'#' * fill}{'.' * (self.width - fill)}] {n}/{self.total} {frac:4.0%} "
+                f"{rate:6.1f} it/s eta {int(eta) // 60}:{int(eta) % 60:02d}  {extra}").rstrip()
+
+    def close(self) -> None:
+        """End the line (on a terminal)."""
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _parse_config(items: Sequence[str], cls: type) -> dict[str, Any]:
+    """KEY=VALUE pairs (values as JSON, else strings), checked against the model's constructor."""
+    known = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--config takes KEY=VALUE, got {item!r}")
+        if key not in known:
+            raise ValueError(f"unknown config key {key!r} for {cls.__name__} (known: {', '.join(known)})")
+        try:
+            out[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key] = raw
+    return out
+
+
+def _default_out(kind: str, data: str) -> Path:
+    from arstudio.core.catalog import user_models_dir
+
+    d = user_models_dir()
+    p, i = d / f"{kind}-{data}.safetensors", 2
+    while p.exists():
+        p, i = d / f"{kind}-{data}-{i}.safetensors", i + 1
+    return p
+
+
+def _check_out_dir(p: Path) -> None:
+    """Fail before training, not after, when the checkpoint could not be written."""
+    if p.suffix != ".safetensors":
+        raise ValueError(f"{p}: checkpoints are .safetensors files; give a path ending in .safetensors")
+    if p.is_dir():
+        raise ValueError(f"{p}: is a folder; give a file name such as {p / 'model.safetensors'}")
+    for up in p.parents:
+        if up.exists():
+            if not up.is_dir():
+                raise ValueError(f"{p}: cannot write: {up} is a file, not a folder")
+            if not os.access(up, os.W_OK | os.X_OK):
+                raise ValueError(f"{p}: cannot write: permission denied for the folder {up}")
+            break
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train a model of KIND on a data set, save the checkpoint, print held-out NLL."""
+    from arstudio.core.checkpoint import save_checkpoint
+    from arstudio.core.device import choose_device
+    from arstudio.core.registry import get
+    from arstudio.data.datasets import get_dataset
+    from arstudio.train import TrainConfig, train_kind
+
+    kind = get(args.kind)
+    data = get_dataset(args.data or kind.default_data)
+    config = _parse_config(args.config, kind.cls)
+    defaults = {**TrainConfig().__dict__, **kind.train_defaults}
+    overrides = {"steps": args.steps, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed}
+    for k, v in overrides.items():
+        if v is not None:
+            defaults[k] = v
+    if defaults["steps"] < 1 or defaults["batch_size"] < 1 or defaults["lr"] <= 0:
+        raise ValueError("--steps and --batch-size must be >= 1 and --lr > 0")
+    defaults["device"] = str(choose_device(args.device))
+    train = TrainConfig(**defaults)
+    out = Path(args.out) if args.out else _default_out(kind.name, data.name)
+    _check_out_dir(out)
+    kind.build({**data.model_config(), **config})  # a bad config fails here, before any training
+    bar = ProgressBar(train.steps, f"train {kind.name}")
+    on_step = lambda tr, step, loss: bar.update(step, loss=f"{loss:7.3f}")  # noqa: E731
+    on_eval = lambda tr, step, m: bar.update(step, valid=f"{m['nats']:7.3f}")  # noqa: E731
+    print(f"training {kind.name} on {data.name} ({len(data.train)} train / {len(data.valid)} valid / "
+          f"{len(data.test)} test) for {train.steps} steps on {train.device}", file=sys.stderr)
+    try:
+        model, meta = train_kind(kind.name, data.name, config, train, recipe=args.recipe,
+                                 callbacks={"on_step": [on_step], "on_eval": [on_eval]})
+    finally:
+        bar.close()
+    save_checkpoint(out, model, meta)
+    m = meta.metrics
+    print(f"{kind.name} on {data.name}: test NLL {m['test_nats']:.3f} nats/{_unit(kind.modality)}, "
+          f"{m['test_bits_per_dim']:.4f} bits/dim (valid {m['valid_nats']:.3f} nats, "
+          f"{m['valid_bits_per_dim']:.4f} bits/dim)")
+    print(f"saved {out}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------- sample
+
+def _policy(args: argparse.Namespace) -> Any:
+    from arstudio.core.policy import SamplingPolicy
+
+    return SamplingPolicy(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p)
+
+
+def _load(args: argparse.Namespace) -> tuple[Path, Any, Any]:
+    from arstudio.core.catalog import resolve
+    from arstudio.core.checkpoint import load_checkpoint
+    from arstudio.core.device import choose_device
+
+    path = resolve(args.checkpoint)
+    model, meta = load_checkpoint(path, choose_device(args.device))
+    return path, model, meta
+
+
+def _sample_grid(args: argparse.Namespace, path: Path, model: Any, meta: Any) -> dict[str, str]:
+    """Image-like modalities: N samples, written as one file by the modality's exporter."""
+    from arstudio.core.checkpoint import file_hash
+    from arstudio.core.generate import sample
+    from arstudio.io.export import export_samples
+
+    if not 1 <= args.n <= 4096:
+        raise ValueError(f"--n must be between 1 and 4096, got {args.n}")
+    policy = _policy(args)
+    if args.ordering is not None:
+        model.select_ordering(args.ordering)
+    x = sample(model, batch=args.n, policy=policy, seed=args.seed).cpu().numpy()
+    text = {"Software": f"arstudio {arstudio.__version__}", "Source": path.stem,
+            "arstudio:checkpoint_sha256": file_hash(path), "arstudio:kind": meta.kind,
+            "arstudio:seed": str(args.seed), "arstudio:n": str(args.n),
+            "arstudio:policy": json.dumps(policy.to_dict(), sort_keys=True),
+            "arstudio:ordering": str(getattr(model, "ordering", 0))}
+    export_samples(args.out, model.spec, x, text)
+    return text
+
+
+# One handler per modality; a later issue adds e.g. "text" (prompt, tokens, .txt) or "audio" (.wav).
+SAMPLERS: dict[str, Callable[[argparse.Namespace, Path, Any, Any], dict[str, str]]] = {"image": _sample_grid}
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    """Sample from a checkpoint and export the result (a PNG grid for images)."""
+    from arstudio.io.atomic import check_writable
+    from arstudio.io.export import check_suffix
+
+    _policy(args)  # bad sampling options fail before loading anything
+    check_writable(args.out)
+    path, model, meta = _load(args)
+    modality = model.spec.layout.modality
+    handler = SAMPLERS.get(modality)
+    if handler is None:
+        raise ValueError(f"{path.name}: sampling {modality!r} models from the command line is not supported yet")
+    check_suffix(args.out, modality)
+    text = handler(args, path, model, meta)
+    print(f"wrote {args.out} ({args.n} {modality} samples from {path.stem}, seed {args.seed}, "
+          f"policy {text.get('arstudio:policy', '')})")
+    return 0
+
+
+# ------------------------------------------------------------------------------------------------ eval
+
+_UNITS = {"image": "image"}  # what one held-out example is, per modality (a later issue adds its own)
+
+
+def _unit(modality: str) -> str:
+    return _UNITS.get(modality, "example")
+
+
+def _split_data(meta: Any, split: str) -> tuple[Any, Any, str]:
+    """The held-out examples (and labels) of ``split``, by the indices the checkpoint recorded."""
+    import torch
+
+    from arstudio.data.datasets import get_dataset
+
+    name = meta.data.get("name")
+    if not name:
+        raise ValueError("the checkpoint does not record its data set, so there is nothing to evaluate on")
+    ds = get_dataset(name)
+    recorded = meta.data.get("split", {}).get(split)
+    if recorded is None or list(recorded) == list(ds.split.get(split, [])):
+        note = "" if recorded is not None else " (the checkpoint records no split: the data set's own)"
+        return getattr(ds, split), ds.labels.get(split), note
+    # The checkpoint's split differs from today's: rebuild the full set and take its indices.
+    n = sum(len(v) for v in ds.split.values())
+    full = torch.empty(n, ds.train.shape[1], dtype=ds.train.dtype)
+    labels = torch.zeros(n, dtype=torch.long) if ds.labels else None
+    for part, idx in ds.split.items():
+        full[idx] = getattr(ds, part)
+        if labels is not None and part in ds.labels:
+            labels[idx] = ds.labels[part]
+    idx = torch.as_tensor(list(recorded), dtype=torch.long)
+    if len(idx) and (int(idx.min()) < 0 or int(idx.max()) >= n):
+        raise ValueError(f"the checkpoint's {split} split indexes past the {n} examples of {name}")
+    return full[idx], (labels[idx] if labels is not None else None), " (the checkpoint's recorded split)"
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Recompute held-out NLL from the data set, on the split the checkpoint recorded."""
+    from arstudio.train.evaluate import evaluate
+
+    path, model, meta = _load(args)
+    x, labels, note = _split_data(meta, args.split)
+    if x.shape[1] != model.spec.layout.length:
+        raise ValueError(f"{path.name}: the model has {model.spec.layout.length} steps but {meta.data['name']} "
+                         f"examples have {x.shape[1]} values")
+    cond = labels if model.spec.cond else None
+    m = evaluate(model, x, cond)
+    modality = model.spec.layout.modality
+    recorded = meta.metrics.get(f"{args.split}_nats")
+    if args.json:
+        print(json.dumps({"checkpoint": path.stem, "path": str(path), "kind": meta.kind, "modality": modality,
+                          "data": meta.data["name"], "split": args.split, "n": len(x), "nats": m["nats"],
+                          "bits_per_dim": m["bits_per_dim"], "unit": f"nats/{_unit(modality)}",
+                          "recorded_nats": recorded}, sort_keys=True))
+        return 0
+    print(f"{path.stem} ({meta.kind}) on {meta.data['name']} {args.split}, {len(x)} examples{note}:")
+    print(f"  NLL {m['nats']:.3f} nats/{_unit(modality)}, {m['bits_per_dim']:.4f} bits/dim"
+          + (f"  (recorded at training: {recorded:.3f} nats)" if isinstance(recorded, (int, float)) else ""))
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------- bench
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Run benchmarks (or read their JSON lines) and print a table, JSON lines or markdown."""
+    from arstudio.bench.run import run_cli
+
+    return run_cli(args)
+
+
+# ---------------------------------------------------------------------------------------------- parser
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    p = _Parser(prog=PROG, description="Watch autoregressive models generate, one step at a time. "
+                                       "With no command, opens the studio.")
+    p.add_argument("--version", action="version", version=f"%(prog)s {arstudio.__version__}")
+    p.set_defaults(func=cmd_studio, studio_args=[])
+    sub = p.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
+
+    s = sub.add_parser("studio", help="open the studio (the default)")
+    s.add_argument("studio_args", nargs="*", metavar="ARG", help="passed on to the studio")
+    s.set_defaults(func=cmd_studio)
+
+    s = sub.add_parser("list", help="list shipped and user checkpoints")
+    s.add_argument("--json", action="store_true", help="one JSON object per checkpoint")
+    s.set_defaults(func=cmd_list)
+
+    s = sub.add_parser("train", help="train a model and save a checkpoint")
+    s.add_argument("kind", metavar="KIND", help="model kind, e.g. nade, made, fvsbn")
+    s.add_argument("--data", metavar="NAME", help="data set (default: the kind's own)")
+    s.add_argument("--steps", type=int, help="optimizer steps (default: the kind's recipe)")
+    s.add_argument("--batch-size", type=int)
+    s.add_argument("--lr", type=float, help="Adam learning rate")
+    s.add_argument("--seed", type=int)
+    s.add_argument("--config", metavar="KEY=VALUE", action="append", default=[],
+                   help="model config entry (value as JSON), e.g. --config hidden=64; repeatable")
+    s.add_argument("--out", metavar="PATH", help="checkpoint path (default: your models folder)")
+    s.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: CUDA if present)")
+    s.set_defaults(func=cmd_train)
+
+    for name, helptext in (("sample", "sample from a checkpoint into a file"),
+                           ("eval", "held-out NLL of a checkpoint")):
+        s = sub.add_parser(name, help=helptext)
+        s.add_argument("checkpoint", metavar="CHECKPOINT", help="a .safetensors path or a checkpoint name")
+        s.add_argument("--device", help="cpu, cuda ... (default: CUDA if present)")
+        if name == "sample":
+            s.add_argument("--out", metavar="FILE", required=True, help="output file (.png for images)")
+            s.add_argument("--n", type=int, default=16, help="number of samples (default 16)")
+            s.add_argument("--seed", type=int, default=0, help="random seed (default 0): same seed, same file")
+            s.add_argument("--temperature", type=float, default=1.0, help="0 means greedy")
+            s.add_argument("--top-k", type=int, default=0, help="keep the k likeliest values (0: off)")
+            s.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling mass (1: off)")
+            s.add_argument("--ordering", type=int, help="follow ordering K (order-agnostic models)")
+            s.set_defaults(func=cmd_sample)
+        else:
+            s.add_argument("--split", choices=("test", "valid"), default="test")
+            s.add_argument("--json", action="store_true", help="one JSON object")
+            s.set_defaults(func=cmd_eval)
+
+    s = sub.add_parser("bench", help="speed benchmarks, ratios measured in one run")
+    s.add_argument("names", nargs="*", metavar="NAME", help="benchmarks to run (default: all)")
+    s.add_argument("--json", action="store_true", help="one JSON object per measurement")
+    s.add_argument("--markdown", action="store_true", help="a markdown table (for the README)")
+    s.add_argument("--update", metavar="FILE", help="write the markdown table between the "
+                   "<!-- bench:begin --> and <!-- bench:end --> markers of FILE (e.g. README.md)")
+    s.add_argument("--from", dest="from_file", metavar="FILE", help="read JSON lines (- for stdin) instead of running")
+    s.add_argument("--quick", action="store_true", help="small sizes and short timings (a smoke run)")
+    s.add_argument("--threads", type=int, help="torch CPU threads (default: $ARSTUDIO_THREADS, else 1, as the studio)")
+    s.add_argument("--list", action="store_true", help="list the benchmarks and exit")
+    s.set_defaults(func=cmd_bench)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``arstudio`` and ``python -m arstudio``; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv[:1] == ["studio"]:  # everything after it belongs to the studio, options included
+            return cmd_studio(argparse.Namespace(studio_args=argv[1:]))
+        args = build_parser().parse_args(argv)
+        args.recipe = shlex.join([PROG, *argv])
+        return int(args.func(args) or 0)
+    except UsageError as e:
+        print(e, file=sys.stderr)
+        return 2
+    except SystemExit as e:  # --help and --version
+        return e.code if isinstance(e.code, int) else 0
+    except KeyboardInterrupt:
+        _fail("interrupted")
+        return 130
+    except _errors() as e:
+        if os.environ.get("ARSTUDIO_DEBUG"):
+            raise
+        _fail(str(e) or type(e).__name__)
+        return 1
+    except Exception as e:  # a bug: still one line, with a way to see the traceback
+        if os.environ.get("ARSTUDIO_DEBUG"):
+            raise
+        _fail(f"internal error: {type(e).__name__}: {e} (run with ARSTUDIO_DEBUG=1 for the traceback)")
+        return 3

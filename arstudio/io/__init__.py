@@ -1,0 +1,9 @@
+"""File import and export: PNG (and, as modalities arrive, WAV and MIDI), written atomically."""
+
+from arstudio.io.atomic import atomic_write, check_writable
+from arstudio.io.errors import ExportError
+from arstudio.io.export import export_samples, exporter_for, register_exporter
+from arstudio.io.png import image_grid, read_png, write_png
+
+__all__ = ["ExportError", "atomic_write", "check_writable", "export_samples", "exporter_for", "image_grid",
+           "read_png", "register_exporter", "write_png"]
