@@ -39,12 +39,12 @@ class NADE(ARModel):
         self.c = nn.Parameter(torch.zeros(hidden))
         self.V = nn.Parameter(torch.randn(d, hidden) * 0.05)  # hidden -> output, one row per step
         self.b = nn.Parameter(torch.zeros(d))
+        self.register_buffer("strictly_lower", torch.tril(torch.ones(d, d), diagonal=-1), persistent=False)
 
     def dists(self, x: torch.Tensor, cond: Any = None) -> Bernoulli:
-        contrib = x.float()[:, None, :] * self.W[None]  # (B, H, D): W[:, j] x_j
-        a = self.c[None, :, None] + torch.cumsum(contrib, dim=2) - contrib  # (B, H, D): exclusive sum over j < i
-        h = torch.sigmoid(a)
-        logits = self.b + torch.einsum("bhd,dh->bd", h, self.V)  # (B, D)
+        prefix = x.float()[:, None, :] * self.strictly_lower  # (B, D, D): row i keeps x_j for j < i
+        a = self.c + prefix @ self.W.T  # (B, D, H): a_i = c + W[:, <i] x_<i for every i at once
+        logits = self.b + (torch.sigmoid(a) * self.V).sum(-1)  # (B, D)
         return Bernoulli(logits)
 
     def start(self, batch: int, cond: Any = None) -> "NADECursor":
