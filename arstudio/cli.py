@@ -13,7 +13,6 @@ import json
 import os
 import shlex
 import sys
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
@@ -129,51 +128,6 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------------------------------------- train
 
-class ProgressBar:
-    """A one-line progress bar on a text stream: redrawn in place on a terminal, a line per 10% otherwise."""
-
-    def __init__(self, total: int, label: str, stream: TextIO | None = None, width: int = 28) -> None:
-        self.total, self.label, self.width = max(1, total), label, width
-        self.stream = stream or sys.stderr
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.t0: float | None = None  # the clock starts at the first update, after set-up
-        self.n0 = 0
-        self.last_draw, self.last_decile = 0.0, -1
-        self.fields: dict[str, str] = {}
-
-    def update(self, n: int, **fields: str) -> None:
-        """Progress is now ``n`` of ``total``; ``fields`` are shown after the bar."""
-        self.fields.update(fields)
-        now = time.perf_counter()
-        if self.t0 is None:
-            self.t0, self.n0 = now, n
-        decile = 10 * n // self.total
-        if self.tty and (now - self.last_draw >= 0.1 or n >= self.total):
-            self.last_draw = now
-            self.stream.write("\r" + self.render(n) + "\x1b[K")
-            self.stream.flush()
-        elif not self.tty and decile > self.last_decile:
-            self.last_decile = decile
-            self.stream.write(self.render(n) + "\n")
-
-    def render(self, n: int) -> str:
-        """The bar as text."""
-        frac = min(1.0, n / self.total)
-        fill = int(frac * self.width)
-        dt = time.perf_counter() - self.t0 if self.t0 is not None else 0.0
-        rate = (n - self.n0) / dt if dt > 0 else 0.0
-        eta = (self.total - n) / rate if rate > 0 else 0.0
-        extra = "  ".join(f"{k} {v}" for k, v in self.fields.items())
-        return (f"{self.label} [{'#' * fill}{'.' * (self.width - fill)}] {n}/{self.total} {frac:4.0%} "
-                f"{rate:6.1f} it/s eta {int(eta) // 60}:{int(eta) % 60:02d}  {extra}").rstrip()
-
-    def close(self) -> None:
-        """End the line (on a terminal)."""
-        if self.tty:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
 def _parse_config(items: Sequence[str], cls: type) -> dict[str, Any]:
     """KEY=VALUE pairs (values as JSON, else strings), checked against the model's constructor."""
     known = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
@@ -239,6 +193,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else _default_out(kind.name, data.name)
     _check_out_dir(out)
     kind.build({**data.model_config(), **config})  # a bad config fails here, before any training
+    from arstudio.train.progress import ProgressBar
+
     bar = ProgressBar(train.steps, f"train {kind.name}")
     on_step = lambda tr, step, loss: bar.update(step, loss=f"{loss:7.3f}")  # noqa: E731
     on_eval = lambda tr, step, m: bar.update(step, valid=f"{m['nats']:7.3f}")  # noqa: E731
@@ -331,30 +287,12 @@ def _unit(modality: str) -> str:
 
 def _split_data(meta: Any, split: str) -> tuple[Any, Any, str]:
     """The held-out examples (and labels) of ``split``, by the indices the checkpoint recorded."""
-    import torch
-
     from arstudio.data.datasets import get_dataset
 
     name = meta.data.get("name")
     if not name:
         raise ValueError("the checkpoint does not record its data set, so there is nothing to evaluate on")
-    ds = get_dataset(name)
-    recorded = meta.data.get("split", {}).get(split)
-    if recorded is None or list(recorded) == list(ds.split.get(split, [])):
-        note = "" if recorded is not None else " (the checkpoint records no split: the data set's own)"
-        return getattr(ds, split), ds.labels.get(split), note
-    # The checkpoint's split differs from today's: rebuild the full set and take its indices.
-    n = sum(len(v) for v in ds.split.values())
-    full = torch.empty(n, ds.train.shape[1], dtype=ds.train.dtype)
-    labels = torch.zeros(n, dtype=torch.long) if ds.labels else None
-    for part, idx in ds.split.items():
-        full[idx] = getattr(ds, part)
-        if labels is not None and part in ds.labels:
-            labels[idx] = ds.labels[part]
-    idx = torch.as_tensor(list(recorded), dtype=torch.long)
-    if len(idx) and (int(idx.min()) < 0 or int(idx.max()) >= n):
-        raise ValueError(f"the checkpoint's {split} split indexes past the {n} examples of {name}")
-    return full[idx], (labels[idx] if labels is not None else None), " (the checkpoint's recorded split)"
+    return get_dataset(name).recorded_split(split, meta.data.get("split", {}).get(split))
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

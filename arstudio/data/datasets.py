@@ -36,6 +36,26 @@ class Dataset:
         """The config entries a model needs from its data: shape and value space."""
         return {"shape": list(self.layout.shape), "values": self.values.kind, "levels": self.values.n}
 
+    def recorded_split(self, split: str, indices: list[int] | None) -> tuple[torch.Tensor, torch.Tensor | None, str]:
+        """Examples and labels of ``split`` by the indices a checkpoint recorded, and a note on their source.
+
+        When the recorded indices differ from today's split, the full set is rebuilt and indexed.
+        """
+        if indices is None or list(indices) == list(self.split.get(split, [])):
+            note = "" if indices is not None else " (the checkpoint records no split: the data set's own)"
+            return getattr(self, split), self.labels.get(split), note
+        n = sum(len(v) for v in self.split.values())
+        full = torch.empty(n, self.train.shape[1], dtype=self.train.dtype)
+        labels = torch.zeros(n, dtype=torch.long) if self.labels else None
+        for part, idx in self.split.items():
+            full[idx] = getattr(self, part)
+            if labels is not None and part in self.labels:
+                labels[idx] = self.labels[part]
+        idx = torch.as_tensor(list(indices), dtype=torch.long)
+        if len(idx) and (int(idx.min()) < 0 or int(idx.max()) >= n):
+            raise ValueError(f"the recorded {split} split indexes past the {n} examples of {self.name}")
+        return full[idx], (labels[idx] if labels is not None else None), " (the checkpoint's recorded split)"
+
     def meta(self) -> dict[str, Any]:
         """What a checkpoint records about its data: name, sizes and the split indices."""
         return {"name": self.name, "sizes": {k: len(v) for k, v in self.split.items()}, "split": self.split}
@@ -77,3 +97,4 @@ def fixed_split(n: int, valid: int, test: int, seed: int = 0) -> dict[str, list[
 
 # Registers the built-in data sets.
 from arstudio.data import digits as _digits  # noqa: E402,F401
+from arstudio.data import glyphs as _glyphs  # noqa: E402,F401

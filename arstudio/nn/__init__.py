@@ -3,3 +3,4 @@
 from arstudio.nn.masked import MaskedLinear
 
 __all__ = ["MaskedLinear"]
+from arstudio.nn.masked_conv import HorizontalConv2d, MaskedConv2d, VerticalConv2d  # noqa: E402,F401  (issue 3)
