@@ -1,0 +1,78 @@
+"""Start the studio: ``main()`` makes the QApplication and the main window and runs the event loop."""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import sys
+from pathlib import Path
+
+import pyqtgraph as pg
+import torch
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from arstudio.qt.main_window import ASSETS, MainWindow
+
+
+def make_app(argv: list[str] | None = None) -> QApplication:
+    """The QApplication (the existing one if there is one), with the studio's name, icon and plot style."""
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication([sys.argv[0] if sys.argv else "arstudio", *(argv or [])])
+    app.setApplicationName("arstudio")
+    app.setOrganizationName("arstudio")
+    app.setDesktopFileName("arstudio")
+    icon = ASSETS / "arstudio.png"
+    if icon.exists():
+        app.setWindowIcon(QIcon(str(icon)))
+    pg.setConfigOptions(antialias=False, foreground="#c9ccd3", background="#1d1f24")
+    return app  # type: ignore[return-value]
+
+
+def set_threads() -> int:
+    """Torch threads for sampling: ``ARSTUDIO_THREADS``, else 1.
+
+    One step of interactive sampling is a handful of tiny ops; with several intra-op threads on a
+    busy machine their spin-waits cost far more than they save (30x slower measured on 2 shared cores).
+    """
+    n = int(os.environ.get("ARSTUDIO_THREADS", "1") or 1)
+    torch.set_num_threads(max(1, n))
+    return torch.get_num_threads()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Open the studio (optionally with a checkpoint path or shipped name) and run until it is closed."""
+    parser = argparse.ArgumentParser(prog="arstudio", description="Watch autoregressive models generate.")
+    parser.add_argument("checkpoint", nargs="?", help="a checkpoint file or the name of a shipped one")
+    parser.add_argument("--play", action="store_true", help="start sampling as soon as the model is loaded")
+    parser.add_argument("--speed", type=float, metavar="STEPS_PER_S", help="sampling speed (0 = unlimited)")
+    args, qt_args = parser.parse_known_args(argv if argv is not None else [])
+    set_threads()
+    app = make_app(qt_args)
+    checkpoint: str | Path | None = None
+    if args.checkpoint:
+        from arstudio.core.catalog import resolve
+        from arstudio.core.checkpoint import CheckpointError
+
+        try:
+            checkpoint = resolve(args.checkpoint)
+        except CheckpointError:
+            checkpoint = Path(args.checkpoint)  # the window shows why it cannot be opened
+    window = MainWindow(checkpoint)
+    if args.speed is not None:
+        window.controls.set_rate(args.speed or None)
+    if args.play:
+        window.session.checkpoint_loaded.connect(lambda _info: window.session.play())
+    window.show()
+    code = int(app.exec())
+    window.deleteLater()  # tear Qt objects down while the application still exists
+    del window
+    app.processEvents()
+    gc.collect()
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

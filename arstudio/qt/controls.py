@@ -1,0 +1,223 @@
+"""The model and sampling controls: checkpoint picker, play / pause / step / reset, speed, seed, grid, policy."""
+
+from __future__ import annotations
+
+import random
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
+                               QSlider, QSpinBox, QStyle, QToolButton, QVBoxLayout, QWidget)
+
+from arstudio.core.catalog import CatalogEntry
+from arstudio.core.policy import SamplingPolicy
+from arstudio.qt.messages import ModelInfo
+from arstudio.qt.session import FINISHED, IDLE, PAUSED, RUNNING, RunSettings
+
+SPEEDS: list[float | None] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000, None]  # steps/s; None = unlimited
+MAX_SAMPLES = 64
+
+
+def speed_label(rate: float | None) -> str:
+    """'20 steps/s' or 'unlimited'."""
+    return "unlimited" if rate is None else f"{rate:g} step/s" if rate == 1 else f"{rate:g} steps/s"
+
+
+class ControlsPanel(QWidget):
+    """Emits what the user asks for; shows what the session reports. Decides nothing about runs."""
+
+    checkpoint_chosen = Signal(str)  # a path
+    open_requested = Signal()
+    settings_changed = Signal(object)  # RunSettings
+    rate_changed = Signal(float)  # steps/s; 0 = unlimited
+    play_clicked = Signal()  # play or pause, as the session's state says
+    step_clicked = Signal()
+    reset_clicked = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._syncing = False
+        self.state = IDLE
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+
+        model_box = QGroupBox("Model")
+        ml = QVBoxLayout(model_box)
+        row = QHBoxLayout()
+        self.model_combo = QComboBox()
+        self.model_combo.setMinimumContentsLength(18)
+        self.open_button = QToolButton(text="Open…")
+        self.open_button.setToolTip("Open a checkpoint file (.safetensors)")
+        row.addWidget(self.model_combo, 1)
+        row.addWidget(self.open_button)
+        ml.addLayout(row)
+        self.model_info = QLabel("No model loaded.")
+        self.model_info.setWordWrap(True)
+        self.model_info.setTextFormat(Qt.TextFormat.RichText)
+        ml.addWidget(self.model_info)
+        lay.addWidget(model_box)
+
+        play_box = QGroupBox("Playback")
+        pl = QVBoxLayout(play_box)
+        buttons = QHBoxLayout()
+        self.play_button = QPushButton("Play")
+        self.play_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
+        self.play_button.setShortcut("Space")
+        self.step_button = QPushButton("Step")
+        self.step_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaSeekForward))
+        self.step_button.setToolTip("Sample one step (Right arrow)")
+        self.step_button.setShortcut("Right")
+        self.reset_button = QPushButton("Reset")
+        self.reset_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaSkipBackward))
+        for b in (self.play_button, self.step_button, self.reset_button):
+            buttons.addWidget(b)
+        pl.addLayout(buttons)
+        speed_row = QHBoxLayout()
+        self.speed_slider = QSlider(Qt.Orientation.Horizontal)
+        self.speed_slider.setRange(0, len(SPEEDS) - 1)
+        self.speed_slider.setValue(SPEEDS.index(50))
+        self.speed_slider.setTickPosition(QSlider.TickPosition.TicksBelow)
+        self.speed_label = QLabel(speed_label(50))
+        self.speed_label.setMinimumWidth(90)
+        speed_row.addWidget(QLabel("Speed"))
+        speed_row.addWidget(self.speed_slider, 1)
+        speed_row.addWidget(self.speed_label)
+        pl.addLayout(speed_row)
+        lay.addWidget(play_box)
+
+        samp_box = QGroupBox("Sampling")
+        form = QFormLayout(samp_box)
+        self.samples = QSpinBox(minimum=1, maximum=MAX_SAMPLES, value=16)
+        self.samples.setToolTip("Number of samples, drawn as a grid")
+        seed_row = QHBoxLayout()
+        self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=0)
+        self.dice = QToolButton(text="Random")
+        self.dice.setToolTip("A random seed")
+        seed_row.addWidget(self.seed, 1)
+        seed_row.addWidget(self.dice)
+        self.temperature = QDoubleSpinBox(minimum=0.0, maximum=5.0, singleStep=0.1, value=1.0, decimals=2)
+        self.temperature.setSpecialValueText("0 (greedy)")
+        self.top_k = QSpinBox(minimum=0, maximum=100000, value=0)
+        self.top_k.setSpecialValueText("off")
+        self.top_p = QDoubleSpinBox(minimum=0.01, maximum=1.0, singleStep=0.05, value=1.0, decimals=2)
+        self.top_p.setToolTip("Nucleus sampling: keep the smallest set of values whose mass reaches p (1 = off)")
+        self.ordering = QComboBox()
+        self.ordering.setToolTip("The order the pixels are sampled in (order-agnostic models have several)")
+        form.addRow("Samples", self.samples)
+        form.addRow("Seed", seed_row)
+        form.addRow("Temperature", self.temperature)
+        form.addRow("Top-k", self.top_k)
+        form.addRow("Top-p", self.top_p)
+        form.addRow("Ordering", self.ordering)
+        lay.addWidget(samp_box)
+        lay.addStretch(1)
+
+        self.open_button.clicked.connect(self.open_requested)
+        self.model_combo.activated.connect(self._on_model_activated)
+        self.play_button.clicked.connect(self.play_clicked)
+        self.step_button.clicked.connect(self.step_clicked)
+        self.reset_button.clicked.connect(self.reset_clicked)
+        self.speed_slider.valueChanged.connect(self._on_speed)
+        self.dice.clicked.connect(lambda: self.seed.setValue(random.randrange(0, 100000)))
+        for w in (self.samples, self.seed, self.top_k):
+            w.valueChanged.connect(self._emit_settings)
+        for w in (self.temperature, self.top_p):
+            w.valueChanged.connect(self._emit_settings)
+        self.ordering.currentIndexChanged.connect(self._emit_settings)
+        self.set_state(IDLE)
+        self.set_model(None)
+
+    # ---- what the user asks ------------------------------------------------------------------
+    def settings(self) -> RunSettings:
+        """The run settings the controls show."""
+        policy = SamplingPolicy(float(self.temperature.value()), int(self.top_k.value()), float(self.top_p.value()))
+        return RunSettings(int(self.samples.value()), int(self.seed.value()), policy,
+                           max(0, self.ordering.currentIndex()))
+
+    def rate(self) -> float | None:
+        """The speed the slider shows, in steps/s (None = unlimited)."""
+        return SPEEDS[self.speed_slider.value()]
+
+    def set_rate(self, rate: float | None) -> None:
+        """Move the slider to the nearest speed (emits ``rate_changed``)."""
+        if rate is None:
+            i = len(SPEEDS) - 1
+        else:
+            i = min(range(len(SPEEDS) - 1), key=lambda k: abs(SPEEDS[k] - rate))  # type: ignore[operator]
+        self.speed_slider.setValue(i)
+        self._on_speed(i)
+
+    def _emit_settings(self, *_: object) -> None:
+        if not self._syncing:
+            self.settings_changed.emit(self.settings())
+
+    def _on_speed(self, i: int) -> None:
+        self.speed_label.setText(speed_label(SPEEDS[i]))
+        self.rate_changed.emit(float(SPEEDS[i] or 0.0))
+
+    def _on_model_activated(self, i: int) -> None:
+        path = self.model_combo.itemData(i)
+        if path:
+            self.checkpoint_chosen.emit(str(path))
+
+    # ---- what the session reports ------------------------------------------------------------
+    def set_catalog(self, entries: list[CatalogEntry], current: str | None = None) -> None:
+        """Fill the model picker with the checkpoints found (unreadable ones are listed, disabled)."""
+        self.model_combo.blockSignals(True)
+        self.model_combo.clear()
+        for e in entries:
+            label = f"{e.name}  ({e.meta.kind})" if e.meta else f"{e.name}  (unreadable)"
+            self.model_combo.addItem(label, str(e.path))
+            if e.error:
+                i = self.model_combo.count() - 1
+                self.model_combo.setItemData(i, e.error, Qt.ItemDataRole.ToolTipRole)
+        if current is not None:
+            self.select_path(current)
+        self.model_combo.blockSignals(False)
+
+    def select_path(self, path: str) -> None:
+        """Show ``path`` as the current model (added to the picker if it is not listed)."""
+        i = self.model_combo.findData(str(path))
+        if i < 0:
+            self.model_combo.addItem(path.rsplit("/", 1)[-1], str(path))
+            i = self.model_combo.count() - 1
+        self.model_combo.setCurrentIndex(i)
+
+    def set_model(self, info: ModelInfo | None) -> None:
+        """Describe the loaded model; enable the ordering choice when it has several."""
+        self._syncing = True
+        self.ordering.clear()
+        if info is None:
+            self.model_info.setText("No model loaded. Pick a checkpoint above, or File > Open.")
+            self.ordering.addItem("raster")
+        else:
+            m = info.meta.metrics
+            nll = (f"<br>held-out NLL {m['test_nats']:.2f} nats ({m['test_bits_per_dim']:.3f} bits/dim)"
+                   if "test_nats" in m and "test_bits_per_dim" in m else "")
+            data = info.meta.data.get("name", "?")
+            self.model_info.setText(f"<b>{info.meta.kind.upper()}</b> on {data} · {info.parameters:,} parameters"
+                                    f"{nll}<br>{info.device}")
+            self.ordering.addItems(["raster" if k == 0 else f"ordering {k}" for k in range(info.num_orderings)])
+            self.select_path(str(info.path))
+        self.ordering.setEnabled(self.ordering.count() > 1)
+        self._syncing = False
+
+    def show_settings(self, s: RunSettings) -> None:
+        """Show settings the session changed (e.g. the next seed) without emitting them back."""
+        self._syncing = True
+        self.samples.setValue(s.batch)
+        self.seed.setValue(s.seed)
+        self.temperature.setValue(s.policy.temperature)
+        self.top_k.setValue(s.policy.top_k)
+        self.top_p.setValue(s.policy.top_p)
+        if 0 <= s.ordering < self.ordering.count():
+            self.ordering.setCurrentIndex(s.ordering)
+        self._syncing = False
+
+    def set_state(self, state: str) -> None:
+        """Play / Pause label and which buttons make sense now."""
+        self.state = state
+        running = state == RUNNING
+        self.play_button.setText("Pause" if running else "Play")
+        self.play_button.setIcon(self.style().standardIcon(
+            QStyle.StandardPixmap.SP_MediaPause if running else QStyle.StandardPixmap.SP_MediaPlay))
+        self.reset_button.setEnabled(state in (RUNNING, PAUSED, FINISHED))

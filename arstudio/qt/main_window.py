@@ -1,0 +1,294 @@
+"""The main window: it arranges the docks, menus and status bar, and wires who tells whom what.
+
+Controls (left), the modality panel and the distribution view (right), the log p strip (bottom).
+What a run is lives in ``RunSession``; what a gesture means lives in the panel and the inspector.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
+
+import arstudio
+from arstudio.core import catalog
+from arstudio.qt.controls import ControlsPanel
+from arstudio.qt.inspector import Inspector
+from arstudio.qt.messages import ModelInfo, RunSummary, StepBatch
+from arstudio.qt.panel import ModalityPanel
+from arstudio.qt.panels import panel_class
+from arstudio.qt.record import RunRecord
+from arstudio.qt.session import IDLE, RunSession
+from arstudio.qt.throttle import FrameThrottle
+from arstudio.qt.views.dist_plot import DistPlot
+from arstudio.qt.views.strip import LogProbStrip
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+PREFERRED = ("nade-digits", "made-digits", "fvsbn-digits")
+
+
+def default_checkpoint(entries: list[catalog.CatalogEntry]) -> catalog.CatalogEntry | None:
+    """The checkpoint the studio opens with: shipped NADE if present, else the first readable one."""
+    readable = [e for e in entries if e.meta is not None]
+    for name in PREFERRED:
+        for e in readable:
+            if e.name == name:
+                return e
+    nade = [e for e in readable if e.meta is not None and e.meta.kind == "nade"]
+    return (nade or readable or [None])[0]
+
+
+class MainWindow(QMainWindow):
+    """The studio's window. ``session`` runs generation; the docks show it."""
+
+    def __init__(self, checkpoint: str | Path | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("arstudio")
+        icon = ASSETS / "arstudio.png"
+        if icon.exists():
+            self.setWindowIcon(QIcon(str(icon)))
+        self.resize(1260, 780)
+        self.setDockNestingEnabled(True)
+        self.session = RunSession(self)
+        self.controls = ControlsPanel()
+        self.dist = DistPlot()
+        self.strip = LogProbStrip()
+        self.panel: ModalityPanel | None = None
+        self.inspector = Inspector(self.dist, self.strip, self._describe_step, self)
+        self.error_box: QMessageBox | None = None
+        self.last_error = ""
+        self._speed = 0.0
+        self._closed = False
+        self._redraw = FrameThrottle(self._draw, parent=self)
+        self._drawn_record: RunRecord | None = None
+        self._drawn_filled = 0
+        self._finished: RunSummary | None = None
+
+        self.controls_dock = self._dock("Model && sampling", self.controls, "controls")
+        self.panel_dock = self._dock("Samples", QLabel("Loading…", alignment=Qt.AlignmentFlag.AlignCenter), "modality")
+        self.dist_dock = self._dock("p(x_t | x_<t)", self.dist, "distribution")
+        self.strip_dock = self._dock("log p per step", self.strip, "strip")
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.controls_dock)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.panel_dock)
+        self.splitDockWidget(self.panel_dock, self.dist_dock, Qt.Orientation.Horizontal)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.strip_dock)
+        self.resizeDocks([self.controls_dock, self.panel_dock, self.dist_dock], [300, 560, 400],
+                         Qt.Orientation.Horizontal)
+        self.resizeDocks([self.panel_dock, self.strip_dock], [560, 170], Qt.Orientation.Vertical)
+
+        self._build_menus()
+        self.state_label, self.speed_label, self.device_label = QLabel("idle"), QLabel(""), QLabel("")
+        for w in (self.state_label, self.speed_label, self.device_label):
+            w.setMargin(2)
+            self.statusBar().addPermanentWidget(w)
+        self._wire()
+        self.controls.set_catalog(catalog.list_checkpoints())
+        self.session.set_rate(self.controls.rate())
+        self.session.set_settings(self.controls.settings())
+        if checkpoint is None:
+            entry = default_checkpoint(catalog.list_checkpoints())
+            checkpoint = entry.path if entry is not None else None
+        if checkpoint is not None:
+            self.open_checkpoint(checkpoint)
+        else:
+            self.statusBar().showMessage("No checkpoints found: use File > Open checkpoint…")
+
+    # ---- arrangement ---------------------------------------------------------------------
+    def _dock(self, title: str, widget: QWidget, name: str) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock-{name}")
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        return dock
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.open_action = QAction("&Open checkpoint…", self, shortcut=QKeySequence.StandardKey.Open)
+        self.export_action = QAction("&Export PNG…", self, shortcut=QKeySequence("Ctrl+E"))
+        self.quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
+        self.open_action.triggered.connect(self.open_dialog)
+        self.export_action.triggered.connect(self.export_dialog)
+        self.quit_action.triggered.connect(self.close)
+        file_menu.addActions([self.open_action, self.export_action])
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        view_menu = self.menuBar().addMenu("&View")
+        for dock in (self.controls_dock, self.panel_dock, self.dist_dock, self.strip_dock):
+            view_menu.addAction(dock.toggleViewAction())
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction("&About arstudio", self._about)
+
+    def _wire(self) -> None:
+        c, s, ins = self.controls, self.session, self.inspector
+        c.checkpoint_chosen.connect(self.open_checkpoint)
+        c.open_requested.connect(self.open_dialog)
+        c.settings_changed.connect(self._on_settings)
+        c.rate_changed.connect(s.set_rate)
+        c.play_clicked.connect(s.toggle_play)
+        c.step_clicked.connect(s.step_once)
+        c.reset_clicked.connect(s.reset)
+        s.loading_started.connect(lambda p: self.statusBar().showMessage(f"Loading {p}…"))
+        s.checkpoint_loaded.connect(self._on_loaded)
+        s.checkpoint_failed.connect(lambda msg: self.show_error("Could not open the checkpoint", msg))
+        s.state_changed.connect(lambda _state: self._redraw())
+        s.run_started.connect(lambda _record: self._redraw())
+        s.steps_sampled.connect(self._on_steps)
+        s.run_finished.connect(self._on_finished)
+        ins.value_forced.connect(s.branch)
+
+    def _set_panel(self, info: ModelInfo) -> bool:
+        modality = info.spec.layout.modality
+        if self.panel is not None and self.panel.modality == modality:
+            return True
+        try:
+            cls = panel_class(modality)
+        except KeyError as e:
+            self.show_error("No panel for this model", str(e.args[0]))
+            return False
+        self.panel = cls()
+        self.panel.step_hovered.connect(self.inspector.hover)
+        self.panel.step_picked.connect(self.inspector.pick)
+        self.inspector.focus_changed.connect(self.panel.show_focus)
+        self.panel_dock.setWidget(self.panel)
+        self.panel_dock.setWindowTitle(cls.title)
+        self.export_action.setText(f"&{cls.export_label.lstrip('&')}")
+        return True
+
+    # ---- actions -------------------------------------------------------------------------
+    def open_checkpoint(self, path: str | Path) -> None:
+        """Load a checkpoint (in the worker thread); errors come back as a message, not an exception."""
+        self.session.load(str(path))
+
+    def open_dialog(self) -> None:
+        """Ask for a checkpoint file and open it."""
+        start = str(catalog.SHIPPED_DIR if catalog.SHIPPED_DIR.is_dir() else Path.home())
+        path, _ = QFileDialog.getOpenFileName(self, "Open checkpoint", start,
+                                              "Checkpoints (*.safetensors);;All files (*)")
+        if path:
+            self.open_checkpoint(path)
+
+    def export_dialog(self) -> None:
+        """Ask where to export the current samples, then write them."""
+        if self.panel is None or self.session.record is None:
+            self.statusBar().showMessage("Nothing to export yet: press Play first.", 5000)
+            return
+        name = f"{self.session.model.name if self.session.model else 'samples'}-seed{self.session.settings.seed}"
+        path, _ = QFileDialog.getSaveFileName(self, self.panel.export_label.rstrip("…"),
+                                              str(Path.cwd() / (name + self.panel.export_suffix)),
+                                              self.panel.export_filter)
+        if path:
+            self.export_to(path)
+
+    def export_to(self, path: str | Path) -> Path | None:
+        """Export the current run's samples to ``path``; show a message on failure and return None."""
+        record, model = self.session.record, self.session.model
+        if self.panel is None or record is None or model is None:
+            self.show_error("Nothing to export", "Press Play first: there are no samples yet.")
+            return None
+        s = self.session.settings
+        text = {"Software": f"arstudio {arstudio.__version__}", "checkpoint": model.name, "kind": model.meta.kind,
+                "seed": str(s.seed), "temperature": str(s.policy.temperature), "top_k": str(s.policy.top_k),
+                "top_p": str(s.policy.top_p), "ordering": str(s.ordering),
+                "steps": f"{record.filled} of {record.length}"}
+        try:
+            out = self.panel.export(Path(path), record, text)
+        except Exception as e:  # ExportError, or anything else: a message, never a crash
+            self.show_error("Could not export", str(e) or type(e).__name__)
+            return None
+        self.statusBar().showMessage(f"Exported {out}", 8000)
+        return out
+
+    def show_error(self, title: str, message: str) -> None:
+        """Show ``message`` in a (non-blocking) message box and in the status bar."""
+        self.last_error = message
+        self.statusBar().showMessage(message, 15000)
+        if self._closed:
+            return
+        if self.error_box is not None:
+            self.error_box.close()
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
+        box.open()
+        self.error_box = box
+
+    def _about(self) -> None:
+        QMessageBox.about(self, "About arstudio",
+                          f"arstudio {arstudio.__version__}: watch autoregressive models generate, one step at a time.")
+
+    # ---- what the session reports ----------------------------------------------------------
+    def _describe_step(self, record: RunRecord, step: int) -> str:
+        return self.panel.describe_step(record, step) if self.panel is not None else f"step {step}"
+
+    def _on_loaded(self, info: ModelInfo) -> None:
+        if not self._set_panel(info):
+            return
+        self.controls.set_model(info)
+        self.controls.show_settings(self.session.settings)
+        assert self.panel is not None
+        self.panel.set_model(info, self.session.settings.batch)
+        self.inspector.clear()
+        self._drawn_record = None
+        self.device_label.setText(info.device)
+        self.setWindowTitle(f"arstudio: {info.name}")
+        self.statusBar().showMessage(f"Loaded {info.path}", 5000)
+
+    def _on_settings(self, settings: object) -> None:
+        self.session.set_settings(settings)  # type: ignore[arg-type]
+        if self.session.state == IDLE and self.session.model is not None and self.panel is not None:
+            self.panel.set_model(self.session.model, self.session.settings.batch)
+
+    def _on_steps(self, record: RunRecord, batch: StepBatch) -> None:
+        if batch.steps_per_s > 0:
+            self._speed = batch.steps_per_s if self._speed == 0 else 0.8 * self._speed + 0.2 * batch.steps_per_s
+        self._redraw()
+
+    def _on_finished(self, summary: RunSummary) -> None:
+        if summary.error:
+            self.show_error("Sampling failed", summary.error)
+        elif not summary.cancelled:
+            self._finished = summary
+        self._speed = 0.0
+        self._redraw()
+
+    def _draw(self) -> None:
+        """Show the session as it is now, at most once a frame: state, settings, the run's newest steps."""
+        s = self.session
+        if self.controls.state != s.state:
+            self.controls.set_state(s.state)
+            self.state_label.setText(s.state)
+        if self.controls.settings() != s.settings:
+            self.controls.show_settings(s.settings)
+        record = s.record
+        if record is not self._drawn_record:
+            self._drawn_record, self._drawn_filled = record, 0
+            if record is None:
+                if s.model is not None and self.panel is not None:
+                    self.panel.set_model(s.model, s.settings.batch)
+                self.inspector.clear()
+            else:
+                if self.panel is not None:
+                    self.panel.begin_run(record)
+                self.inspector.begin_run(record)
+        if record is not None and record.filled > self._drawn_filled:
+            self._drawn_filled = record.filled
+            if self.panel is not None:
+                self.panel.show_steps(record)
+            self.inspector.steps_arrived(record)
+        if self._speed > 0:
+            self.speed_label.setText(f"{self._speed:,.0f} steps/s")
+        if self._finished is not None:
+            done, self._finished = self._finished, None
+            self.speed_label.setText(f"{done.steps_per_s:,.0f} steps/s")
+            self.statusBar().showMessage(f"Done: {done.steps} steps in {done.seconds:.2f} s", 5000)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
+        """Cancel the run and join the worker thread before the window goes."""
+        self._closed = True
+        if self.error_box is not None:
+            self.error_box.close()
+        self.session.shutdown()
+        super().closeEvent(event)

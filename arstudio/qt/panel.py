@@ -1,0 +1,54 @@
+"""The base of every modality panel: what the main window and the run session expect of one.
+
+A panel shows a run in its modality (pixels, waveform, piano roll, text) and decides what the
+user's gestures on it mean: which step the mouse is over (``step_hovered``) and which one was
+picked (``step_picked``). Each file in ``arstudio/qt/panels/`` defines one subclass and names it
+``PANEL``; the studio finds it by ``modality``. Panels never import each other.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QWidget
+
+from arstudio.qt.messages import ModelInfo
+from arstudio.qt.record import RunRecord
+
+
+class ModalityPanel(QWidget):
+    """One modality's view of a run; subclasses fill in the drawing and the export."""
+
+    modality: ClassVar[str] = ""
+    title: ClassVar[str] = "Output"
+    export_label: ClassVar[str] = "Export…"  # the File menu's entry
+    export_filter: ClassVar[str] = "All files (*)"  # for the save dialog
+    export_suffix: ClassVar[str] = ""
+
+    step_hovered = Signal(int, int)  # step, sample; (-1, -1) when the mouse leaves
+    step_picked = Signal(int, int)  # step, sample
+
+    def set_model(self, info: ModelInfo, batch: int) -> None:
+        """A model was loaded; show an empty canvas for ``batch`` samples."""
+        raise NotImplementedError
+
+    def begin_run(self, record: RunRecord) -> None:
+        """A run started (its record is still empty)."""
+        raise NotImplementedError
+
+    def show_steps(self, record: RunRecord) -> None:
+        """New steps are in ``record``: redraw (called at most once a frame)."""
+        raise NotImplementedError
+
+    def show_focus(self, step: int, sample: int) -> None:
+        """Outline the place of ``step`` in ``sample`` (what the distribution view shows); -1 for none."""
+
+    def describe_step(self, record: RunRecord, step: int) -> str:
+        """A short label of where ``step`` writes, e.g. "step 12 · pixel (1, 4)"."""
+        return f"step {step}"
+
+    def export(self, path: Path, record: RunRecord, text: dict[str, str]) -> Path:
+        """Write the run's output to ``path``; raise ``arstudio.io.ExportError`` when it cannot."""
+        raise NotImplementedError

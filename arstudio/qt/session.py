@@ -1,0 +1,216 @@
+"""The GUI thread's side of generation: run ids, play / pause / step / reset, branches, stale-run filtering.
+
+``RunSession`` owns the worker thread. It turns the user's gestures into ``RunRequest``s and
+``RunControl`` calls, drops whatever a run that is no longer current sends, keeps the current
+run's ``RunRecord``, and re-emits only current data for panels and views.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from arstudio.core.policy import SamplingPolicy
+from arstudio.qt.messages import ModelInfo, RunInfo, RunRequest, RunSummary, StepBatch
+from arstudio.qt.record import RunRecord
+from arstudio.qt.worker import GenerationWorker, RunControl
+
+IDLE, RUNNING, PAUSED, FINISHED = "idle", "running", "paused", "finished"
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What the controls set for the next run."""
+
+    batch: int = 16
+    seed: int = 0
+    policy: SamplingPolicy = field(default_factory=SamplingPolicy)
+    ordering: int = 0
+
+
+class RunSession(QObject):
+    """Starts, steers and filters runs of the worker; the one place that knows the current run id."""
+
+    checkpoint_loaded = Signal(object)  # ModelInfo
+    checkpoint_failed = Signal(str)
+    run_started = Signal(object)  # RunRecord (empty, of the new run)
+    steps_sampled = Signal(object, object)  # RunRecord, the StepBatch just added to it
+    run_finished = Signal(object)  # RunSummary
+    state_changed = Signal(str)
+    loading_started = Signal(str)
+
+    _load_requested = Signal(str)
+    _run_requested = Signal(object, object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.settings = RunSettings()
+        self.model: ModelInfo | None = None
+        self.record: RunRecord | None = None
+        self.state = IDLE
+        self.rate: float | None = None
+        self.dropped = 0  # messages from stale runs, dropped
+        self._run_id = 0
+        self._control: RunControl | None = None
+        self._thread = QThread()
+        self._thread.setObjectName("arstudio-generation")
+        self.worker = GenerationWorker()
+        self.worker.moveToThread(self._thread)
+        self._load_requested.connect(self.worker.load_checkpoint)
+        self._run_requested.connect(self.worker.run)
+        self.worker.checkpoint_loaded.connect(self._on_loaded)
+        self.worker.checkpoint_failed.connect(self._on_load_failed)
+        self.worker.run_started.connect(self._on_run_started)
+        self.worker.steps_sampled.connect(self._on_steps)
+        self.worker.run_finished.connect(self._on_finished)
+        self._thread.start()
+
+    # ---- requests from the GUI -------------------------------------------------------------
+    @property
+    def run_id(self) -> int:
+        """Id of the current run (0 before the first)."""
+        return self._run_id
+
+    def load(self, path: str | Path) -> None:
+        """Load a checkpoint in the worker thread; the current run is cancelled first."""
+        self._cancel()
+        self._set_state(IDLE)
+        self.loading_started.emit(str(path))
+        self._load_requested.emit(str(path))
+
+    def set_settings(self, settings: RunSettings) -> None:
+        """Settings for the next run; a run in progress restarts with them, keeping play or pause."""
+        changed = settings != self.settings
+        self.settings = settings
+        if changed and self.state in (RUNNING, PAUSED):
+            self.start(paused=self.state == PAUSED)
+
+    def set_rate(self, rate: float | None) -> None:
+        """Steps per second (None or 0 = unlimited), applied to the running loop at once."""
+        rate = rate or None
+        self.rate = rate
+        if self._control is not None:
+            self._control.set_rate(rate)
+
+    def start(self, paused: bool = False, prefix: np.ndarray | None = None,
+              forced: dict[int, np.ndarray] | None = None) -> int:
+        """Start a new run with the current settings (a branch when ``prefix``/``forced`` are given)."""
+        if self.model is None:
+            return self._run_id
+        self._cancel()
+        self._run_id += 1
+        s = self.settings
+        req = RunRequest(self._run_id, s.batch, s.seed, s.policy, s.ordering, prefix, dict(forced or {}))
+        self._control = RunControl(paused=paused, rate=self.rate)
+        self._set_state(PAUSED if paused else RUNNING)
+        self._run_requested.emit(req, self._control)
+        return self._run_id
+
+    def play(self) -> None:
+        """Resume a paused run, or start a new one (after a finished run, with the next seed)."""
+        if self.state == PAUSED and self._control is not None:
+            self._control.resume()
+            self._set_state(RUNNING)
+        elif self.state in (IDLE, FINISHED):
+            if self.state == FINISHED:
+                self.settings = replace(self.settings, seed=self.settings.seed + 1)
+            self.start()
+
+    def toggle_play(self) -> None:
+        """Pause a running run; otherwise play."""
+        if self.state == RUNNING:
+            self.pause()
+        else:
+            self.play()
+
+    def pause(self) -> None:
+        """Stop before the next sampled step."""
+        if self.state == RUNNING and self._control is not None:
+            self._control.pause()
+            self._set_state(PAUSED)
+
+    def step_once(self) -> None:
+        """Sample one more step (starting a paused run if there is none)."""
+        if self.state in (IDLE, FINISHED):
+            if self.state == FINISHED:
+                self.settings = replace(self.settings, seed=self.settings.seed + 1)
+            self.start(paused=True)
+        elif self.state == RUNNING:
+            self.pause()
+        if self._control is not None:
+            self._control.step_once()
+
+    def reset(self) -> None:
+        """Cancel the run and clear the canvas."""
+        self._cancel()
+        self._run_id += 1  # anything still in flight is stale now
+        self.record = None
+        self._set_state(IDLE)
+
+    def branch(self, step: int, sample: int, value: float) -> int:
+        """Force ``value`` at ``step`` of ``sample`` and go on sampling from there (a new run)."""
+        if self.record is None or step >= self.record.filled:
+            return self._run_id
+        prefix, forced = self.record.branch(step, sample, value)
+        return self.start(paused=self.state == PAUSED, prefix=prefix, forced=forced)
+
+    def shutdown(self, timeout_ms: int = 5000) -> bool:
+        """Cancel the run and join the worker thread; True when it stopped in time."""
+        self._cancel()
+        self._thread.quit()
+        return bool(self._thread.wait(timeout_ms))
+
+    def _cancel(self) -> None:
+        if self._control is not None:
+            self._control.cancel()
+            self._control = None
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self.state_changed.emit(state)
+
+    # ---- what the worker sends -------------------------------------------------------------
+    @Slot(object)
+    def _on_loaded(self, info: ModelInfo) -> None:
+        self.model = info
+        self.record = None
+        if self.settings.ordering >= info.num_orderings:
+            self.settings = replace(self.settings, ordering=0)
+        self._set_state(IDLE)
+        self.checkpoint_loaded.emit(info)
+
+    @Slot(str)
+    def _on_load_failed(self, message: str) -> None:
+        self.checkpoint_failed.emit(message)
+
+    @Slot(object)
+    def _on_run_started(self, info: RunInfo) -> None:
+        if info.run_id != self._run_id:
+            self.dropped += 1
+            return
+        self.record = RunRecord(info)
+        self.run_started.emit(self.record)
+
+    @Slot(object)
+    def _on_steps(self, batch: StepBatch) -> None:
+        self.worker.batch_taken()
+        if batch.run_id != self._run_id or self.record is None or self.record.run_id != batch.run_id:
+            self.dropped += 1
+            return
+        self.record.add(batch)
+        self.steps_sampled.emit(self.record, batch)
+
+    @Slot(object)
+    def _on_finished(self, summary: RunSummary) -> None:
+        if summary.run_id != self._run_id:
+            self.dropped += 1
+            return
+        if self.record is not None:
+            self.record.finished = summary.error is None and not summary.cancelled
+        self._control = None
+        self._set_state(FINISHED)
+        self.run_finished.emit(summary)

@@ -1,0 +1,140 @@
+"""The distribution view: p(x_t | x_<t) of one step as bars (discrete) or a curve (density).
+
+It draws what it is given and reports clicks on a value; which step it shows, and what a click
+means, is decided elsewhere.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from arstudio.core.dists import DistView
+from arstudio.qt.views import theme
+from arstudio.qt.views.plotting import PlotWidget
+
+MAX_BARS = 64  # above this many values, only the TOP_BARS most probable are drawn, sorted
+TOP_BARS = 40
+
+
+class DistPlot(QWidget):
+    """Bars or a density curve for one distribution, the chosen value highlighted, H and log p shown."""
+
+    value_clicked = Signal(object)  # a support value (int for bars, float for a density)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.caption = QLabel("No step yet: press Play.")
+        self.caption.setTextFormat(Qt.TextFormat.RichText)
+        self.caption.setWordWrap(True)
+        self.caption.setFixedHeight(2 * self.caption.fontMetrics().lineSpacing() + 6)  # no re-layout per redraw
+        self.plot = PlotWidget(background=theme.BACKGROUND)
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        self.plot.setLabel("left", "p")
+        self.plot.setToolTip("Click a value to force it at this step and sample on from there.")
+        self.bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=theme.BAR, pen=None)
+        self.curve = pg.PlotDataItem([], [], pen=pg.mkPen(theme.BAR, width=2), fillLevel=0.0,
+                                     fillBrush=pg.mkBrush(theme.BAR + "55"))
+        self.marker = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(theme.CHOSEN, width=2))
+        for item in (self.bars, self.curve, self.marker):
+            self.plot.addItem(item)
+        self.marker.hide()
+        self.plot.scene().sigMouseClicked.connect(self._on_click)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(self.caption)
+        lay.addWidget(self.plot, 1)
+        self._shown: np.ndarray | None = None  # support value of each drawn bar
+        self._kind: str | None = None
+        self.view: DistView | None = None
+        self.chosen: float | None = None
+
+    def clear(self, message: str = "No step yet: press Play.") -> None:
+        """Show nothing but ``message``."""
+        self.bars.setOpts(x=[], height=[])
+        self.curve.setData([], [])
+        self.marker.hide()
+        self.caption.setText(message)
+        self._shown, self._kind, self.view, self.chosen = None, None, None, None
+
+    def show_dist(self, view: DistView, chosen: float | None = None, log_p: float | None = None,
+                  title: str = "") -> None:
+        """Draw row 0 of ``view``; highlight ``chosen``; print the entropy and log p under ``title``."""
+        self.view, self.chosen = view, chosen
+        probs = np.asarray(view.probs[0], dtype=np.float64)
+        if view.kind == "density":
+            self._draw_density(view.support, probs, chosen)
+        else:
+            self._draw_bars(view, probs, chosen)
+        parts = [f"H = {float(view.entropy[0]):.3f} nats"]
+        if chosen is not None and view.kind != "density":
+            parts.append(f"chosen {self._label(view, int(chosen))}")
+            parts.append(f"p = {float(np.exp(log_p)) if log_p is not None else float('nan'):.3f}")
+        if log_p is not None:
+            parts.append(f"log p = {log_p + 0.0:.3f}".replace("-0.000", "0.000"))
+        self.caption.setText(f"<b>{title}</b><br>" + " &nbsp;·&nbsp; ".join(parts))
+
+    @staticmethod
+    def _label(view: DistView, v: int) -> str:
+        if view.labels is not None and 0 <= v < len(view.labels):
+            return view.labels[v]
+        return str(v)
+
+    def _draw_bars(self, view: DistView, probs: np.ndarray, chosen: float | None) -> None:
+        support = np.asarray(view.support)
+        if len(support) > MAX_BARS:
+            keep = np.argsort(-probs, kind="stable")[:TOP_BARS]
+            if chosen is not None and int(chosen) not in support[keep]:
+                keep = np.append(keep[:-1], int(np.searchsorted(support, int(chosen))))
+            support, probs = support[keep], probs[keep]
+        x = np.arange(len(support))
+        brushes = [pg.mkBrush(theme.CHOSEN if chosen is not None and s == chosen else theme.BAR) for s in support]
+        self.bars.setOpts(x=x, height=probs, width=0.8, brushes=brushes)
+        self.curve.setData([], [])
+        self.marker.hide()
+        if self._kind != "bars" or self._shown is None or not np.array_equal(self._shown, support):
+            ticks = [(int(i), self._label(view, int(s))) for i, s in zip(x, support)]
+            self.plot.getAxis("bottom").setTicks([ticks])
+            self.plot.setLabel("bottom", "value")
+            self.plot.setXRange(-0.6, len(support) - 0.4, padding=0)
+            self.plot.setYRange(0.0, 1.0, padding=0.02)
+        self._shown, self._kind = support, "bars"
+
+    def _draw_density(self, grid: np.ndarray, dens: np.ndarray, chosen: float | None) -> None:
+        self.bars.setOpts(x=[], height=[])
+        self.curve.setData(np.asarray(grid, dtype=np.float64), dens)
+        if chosen is not None:
+            self.marker.setPos(float(chosen))
+            self.marker.show()
+        else:
+            self.marker.hide()
+        if self._kind != "density":
+            self.plot.getAxis("bottom").setTicks(None)
+            self.plot.setLabel("bottom", "value")
+            self.plot.enableAutoRange()
+        self._shown, self._kind = np.asarray(grid), "density"
+
+    def _on_click(self, ev: object) -> None:
+        if self._shown is None or len(self._shown) == 0:
+            return
+        vb = self.plot.getPlotItem().getViewBox()
+        pos = ev.scenePos()  # type: ignore[attr-defined]
+        if not vb.sceneBoundingRect().contains(pos):
+            return
+        x = vb.mapSceneToView(pos).x()
+        if self._kind == "bars":
+            i = int(round(x))
+            if 0 <= i < len(self._shown) and abs(x - i) <= 0.45:
+                self.value_clicked.emit(int(self._shown[i]))
+        else:
+            lo, hi = float(self._shown[0]), float(self._shown[-1])
+            if lo <= x <= hi:
+                self.value_clicked.emit(float(x))
+
+    def click_value(self, value: float) -> None:
+        """Act as if the user clicked ``value`` (for keyboard use and tests)."""
+        self.value_clicked.emit(value)

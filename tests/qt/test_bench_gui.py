@@ -1,0 +1,47 @@
+"""The studio's benchmark keeps its contract: BenchResult JSON lines on stdout, one per measurement."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from arstudio.bench.result import BenchResult
+from arstudio.qt.panels import panel_class
+from arstudio.qt.panels.pixels import PixelPanel
+
+
+def test_bench_gui_prints_bench_results(checkpoints):
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "ARSTUDIO_BENCH_QUICK": "1"}
+    proc = subprocess.run([sys.executable, "-m", "arstudio.qt.bench_gui", "--json", "--checkpoint",
+                           str(checkpoints["nade"]), "--seconds", "0.6", "--batch", "4"],
+                          capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
+    results = [BenchResult.from_dict(json.loads(ln)) for ln in lines]
+    assert [r.name for r in results] == ["studio_throughput", "studio_gui_stall"]
+    tp, stall = results
+    assert tp.ours.unit == tp.baseline.unit == "steps/s" and tp.ours.value > 0 and tp.baseline.value > 0
+    assert tp.floor == 0.9 and tp.settings["batch"] == 4 and tp.settings["threads"] >= 1
+    assert stall.ours.unit == "ms" and stall.baseline.value == 50.0 and not stall.higher_is_better
+    assert {"batch", "length", "threads", "device"} <= tp.settings.keys()
+
+
+def test_bench_gui_fails_with_one_line_for_a_missing_checkpoint(tmp_path):
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    proc = subprocess.run([sys.executable, "-m", "arstudio.qt.bench_gui", "--json", "--checkpoint",
+                           str(tmp_path / "none.safetensors")], capture_output=True, text=True, env=env, timeout=60,
+                          check=False)
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert "bench_gui:" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_panels_are_found_by_modality():
+    assert panel_class("image") is PixelPanel
+    try:
+        panel_class("smell")
+    except KeyError as e:
+        assert "smell" in str(e)
+    else:
+        raise AssertionError("an unknown modality must raise KeyError")

@@ -1,0 +1,85 @@
+"""The plots draw any distribution a model gives: bars, many bars, densities; the throttle keeps the last frame."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from arstudio.core.dists import DistView
+from arstudio.qt.throttle import FrameThrottle
+from arstudio.qt.views.dist_plot import TOP_BARS, DistPlot
+from arstudio.qt.views.strip import LogProbStrip
+
+
+def test_bars_highlight_the_chosen_value(qtbot):
+    plot = DistPlot()
+    qtbot.addWidget(plot)
+    view = DistView("bars", np.arange(3), np.array([[0.2, 0.5, 0.3]]), np.array([1.03]), ("a", "b", "c"))
+    plot.show_dist(view, chosen=2, log_p=float(np.log(0.3)), title="step 4")
+    brushes = plot.bars.opts["brushes"]
+    assert brushes[2].color() != brushes[0].color() and brushes[0].color() == brushes[1].color()
+    assert "chosen c" in plot.caption.text() and "H = 1.030 nats" in plot.caption.text()
+    clicked = []
+    plot.value_clicked.connect(clicked.append)
+    plot.click_value(1)
+    assert clicked == [1]
+
+
+def test_many_values_show_the_most_probable_and_the_chosen(qtbot):
+    plot = DistPlot()
+    qtbot.addWidget(plot)
+    p = np.full(500, 1e-4)
+    p[:50] = np.linspace(0.03, 0.01, 50)
+    p /= p.sum()
+    plot.show_dist(DistView("bars", np.arange(500), p[None], np.array([3.0])), chosen=400, log_p=-9.0)
+    assert len(plot._shown) == TOP_BARS and 400 in plot._shown
+
+
+def test_density_is_drawn_as_a_curve_with_a_marker(qtbot):
+    plot = DistPlot()
+    qtbot.addWidget(plot)
+    grid = np.linspace(-0.5, 1.5, 201)
+    dens = np.exp(-0.5 * ((grid - 0.4) / 0.1) ** 2) / (0.1 * np.sqrt(2 * np.pi))
+    plot.show_dist(DistView("density", grid, dens[None], np.array([-0.9])), chosen=0.42, log_p=1.3)
+    x, y = plot.curve.getData()
+    assert len(x) == 201 and np.isclose(y.max(), dens.max())
+    assert plot.marker.isVisible() and np.isclose(plot.marker.value(), 0.42)
+    assert plot.bars.opts["height"] is None or len(plot.bars.opts["height"]) == 0
+    plot.clear()
+    assert plot.view is None
+
+
+def test_strip_sums_log_p(qtbot):
+    strip = LogProbStrip()
+    qtbot.addWidget(strip)
+    strip.reset(10)
+    strip.set_series(np.log(np.full(4, 0.5)), np.array([False, True, False, False]), sample=2)
+    assert "4 of 10 steps" in strip.summary.text() and "-2.77 nats" in strip.summary.text()
+    assert len(strip.forced.data) == 1
+
+
+def test_throttle_coalesces_and_draws_the_last(qtbot):
+    drawn = []
+    th = FrameThrottle(drawn.append, min_ms=30)
+    for i in range(10):
+        th(i)
+    assert drawn == [0]  # the leading edge at once
+    qtbot.waitUntil(lambda: drawn[-1] == 9, timeout=2000)
+    assert len(drawn) == 2  # the rest coalesced into one trailing frame
+
+
+def test_a_mouse_click_on_a_bar_reports_its_value(qtbot):
+    from PySide6.QtCore import QPointF, Qt
+
+    plot = DistPlot()
+    qtbot.addWidget(plot)
+    plot.resize(400, 300)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.show_dist(DistView("bars", np.arange(2), np.array([[0.3, 0.7]]), np.array([0.6])), chosen=1, log_p=-0.36)
+    qtbot.wait(20)
+    vb = plot.plot.getPlotItem().getViewBox()
+    scene_pos = vb.mapViewToScene(QPointF(0.0, 0.2))
+    pos = plot.plot.mapFromScene(scene_pos)
+    with qtbot.waitSignal(plot.value_clicked, timeout=2000) as sig:
+        qtbot.mouseClick(plot.plot.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    assert sig.args == [0]
