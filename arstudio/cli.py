@@ -173,10 +173,12 @@ def _check_out_dir(p: Path) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     """Train a model of KIND on a data set, save the checkpoint, print held-out NLL."""
     from arstudio.core.checkpoint import save_checkpoint
-    from arstudio.core.device import choose_device
+    from arstudio.core.device import choose_device, set_threads
     from arstudio.core.registry import get
     from arstudio.data.datasets import get_dataset
     from arstudio.train import TrainConfig, train_kind
+
+    set_threads(default=None)  # ARSTUDIO_THREADS if set, else torch's own choice
 
     kind = get(args.kind)
     data = get_dataset(args.data or kind.default_data)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,19 +12,13 @@ import torch
 from arstudio.bench.registry import Benchmark, BenchOptions, BenchSkipped, benchmarks, get_bench
 from arstudio.bench.report import below_floor, markdown, read_json_lines, replace_block, table
 from arstudio.bench.result import BenchResult
+from arstudio.core.device import env_threads
 from arstudio.io.atomic import atomic_write
 
 
 def default_threads() -> int:
-    """Torch threads for benchmarks: ``ARSTUDIO_THREADS``, else 1, as the studio samples.
-
-    One sampling step is a handful of tiny ops; on a busy machine several intra-op threads spin
-    against each other and make batched steps many times slower (measured on 2 shared cores).
-    """
-    try:
-        return int(os.environ.get("ARSTUDIO_THREADS") or 1)
-    except ValueError:
-        raise ValueError(f"ARSTUDIO_THREADS must be a whole number, got {os.environ['ARSTUDIO_THREADS']!r}") from None
+    """Torch threads for benchmarks: ``ARSTUDIO_THREADS``, else 1, as the studio samples."""
+    return env_threads(1) or 1
 
 
 def run(names: Sequence[str] = (), opts: BenchOptions | None = None, json_out: bool = False

@@ -23,3 +23,30 @@ def describe(device: torch.device) -> str:
     if device.type == "cuda":
         return f"CUDA: {torch.cuda.get_device_name(device)}"
     return f"CPU ({torch.get_num_threads()} threads)"
+
+
+def env_threads(default: int | None = 1) -> int | None:
+    """Torch CPU threads asked for by ``ARSTUDIO_THREADS`` (a whole number >= 1), else ``default``.
+
+    Interactive sampling and the benchmarks default to one thread: a step is a handful of tiny ops,
+    and on a busy machine several intra-op threads spin against each other (measured up to 30x
+    slower on 2 shared cores). Training passes ``default=None`` to keep torch's own choice.
+    """
+    raw = os.environ.get("ARSTUDIO_THREADS", "").strip()
+    if not raw:
+        return default
+    try:
+        n = int(raw)
+    except ValueError:
+        raise ValueError(f"ARSTUDIO_THREADS must be a whole number, got {raw!r}") from None
+    if n < 1:
+        raise ValueError(f"ARSTUDIO_THREADS must be >= 1, got {n}")
+    return n
+
+
+def set_threads(default: int | None = 1) -> int:
+    """Apply ``env_threads(default)`` to torch and return the thread count in force."""
+    n = env_threads(default)
+    if n is not None:
+        torch.set_num_threads(n)
+    return torch.get_num_threads()

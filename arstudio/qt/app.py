@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
 import sys
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import torch
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from arstudio.core.device import set_threads
 from arstudio.qt.main_window import ASSETS, MainWindow
 
 
@@ -29,17 +29,6 @@ def make_app(argv: list[str] | None = None) -> QApplication:
         app.setWindowIcon(QIcon(str(icon)))
     pg.setConfigOptions(antialias=False, foreground="#c9ccd3", background="#1d1f24")
     return app  # type: ignore[return-value]
-
-
-def set_threads() -> int:
-    """Torch threads for sampling: ``ARSTUDIO_THREADS``, else 1.
-
-    One step of interactive sampling is a handful of tiny ops; with several intra-op threads on a
-    busy machine their spin-waits cost far more than they save (30x slower measured on 2 shared cores).
-    """
-    n = int(os.environ.get("ARSTUDIO_THREADS", "1") or 1)
-    torch.set_num_threads(max(1, n))
-    return torch.get_num_threads()
 
 
 def main(argv: list[str] | None = None) -> int:
