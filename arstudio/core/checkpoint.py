@@ -12,15 +12,15 @@ import hashlib
 import json
 import os
 import struct
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from arstudio.core import registry
+from arstudio.core.atomic import atomic_replace
 from arstudio.core.protocol import ARModel
 
 FORMAT_VERSION = 1
@@ -167,16 +167,10 @@ def save_checkpoint(path: str | os.PathLike, model: ARModel, meta: CheckpointMet
     if p.suffix != ".safetensors":
         raise CheckpointError(f"{p}: checkpoints are .safetensors files")
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    blob = save(tensors, metadata={META_KEY: meta.to_json()})
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-        os.close(fd)
-        try:
-            save_file(tensors, tmp, metadata={META_KEY: meta.to_json()})
-            os.replace(tmp, p)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        atomic_replace(p, lambda f: f.write(blob))
     except OSError as e:
         raise CheckpointError(f"{p}: could not be written ({e.strerror or e})") from None
     return p

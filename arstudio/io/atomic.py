@@ -1,27 +1,14 @@
-"""Atomic file writes: a temp file in the target's folder, then ``os.replace``.
-
-A failure at any point leaves whatever was at the target path untouched and removes the temp
-file. PNG, WAV and MIDI writers all go through ``atomic_write``.
-"""
+"""Export paths: a plain check that a file can be written there, and atomic writes with ExportError."""
 
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from arstudio.core.atomic import atomic_replace
 from arstudio.io.errors import ExportError
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _umask()  # read once at import: os.umask is process-wide, so never toggle it from a worker thread
 
 
 def check_writable(path: str | os.PathLike) -> Path:
@@ -50,20 +37,7 @@ def check_writable(path: str | os.PathLike) -> Path:
 def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> Path:
     """Call ``write(f)`` on a temp file beside ``path``, then move it over ``path`` in one step."""
     p = check_writable(path)
-    tmp: str | None = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        mode = (p.stat().st_mode & 0o777) if p.exists() else (0o666 & ~_UMASK)
-        os.chmod(tmp, mode)
-        os.replace(tmp, p)
-        tmp = None
+        return atomic_replace(p, write)
     except OSError as e:
         raise ExportError(f"{p}: cannot write: {e.strerror or e}") from None
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
-    return p
