@@ -22,7 +22,8 @@ def describe(device: torch.device) -> str:
     """A short human description of a device, for the status bar."""
     if device.type == "cuda":
         return f"CUDA: {torch.cuda.get_device_name(device)}"
-    return f"CPU ({torch.get_num_threads()} threads)"
+    n = torch.get_num_threads()
+    return f"CPU ({n} thread{'' if n == 1 else 's'})"
 
 
 def env_threads(default: int | None = 1) -> int | None:

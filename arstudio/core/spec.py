@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -53,10 +55,10 @@ class Layout:
     shape: tuple[int, ...]
     order: tuple[int, ...] | None = None
 
-    @property
+    @cached_property
     def length(self) -> int:
-        """Number of steps, D."""
-        return int(np.prod(self.shape))
+        """Number of steps, D (cached: the sampling loop asks at every step)."""
+        return math.prod(self.shape)
 
     def index(self, t: int) -> int:
         """Flat data index written at step t."""

@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("checkpoint", nargs="?", help="a checkpoint file or the name of a shipped one")
     parser.add_argument("--play", action="store_true", help="start sampling as soon as the model is loaded")
     parser.add_argument("--speed", type=float, metavar="STEPS_PER_S", help="sampling speed (0 = unlimited)")
+    parser.add_argument("--ordering", type=int, default=0, metavar="K",
+                        help="follow ordering K (order-agnostic models such as MADE have several)")
     args, qt_args = parser.parse_known_args(argv if argv is not None else [])
     set_threads()
     app = make_app(qt_args)
@@ -52,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow(checkpoint)
     if args.speed is not None:
         window.controls.set_rate(args.speed or None)
+    if args.ordering:
+        window.session.checkpoint_loaded.connect(lambda _info: window.controls.ordering.setCurrentIndex(args.ordering))
     if args.play:
         window.session.checkpoint_loaded.connect(lambda _info: window.session.play())
     window.show()
