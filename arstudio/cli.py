@@ -146,11 +146,12 @@ def _parse_config(items: Sequence[str], cls: type) -> dict[str, Any]:
 
 
 def _default_out(kind: str, data: str) -> Path:
-    from arstudio.core.catalog import user_models_dir
+    """A new file in the user's folder whose name neither overwrites nor is shadowed by another checkpoint."""
+    from arstudio.core.catalog import SHIPPED_DIR, user_models_dir
 
     d = user_models_dir()
     p, i = d / f"{kind}-{data}.safetensors", 2
-    while p.exists():
+    while p.exists() or (SHIPPED_DIR / p.name).exists():
         p, i = d / f"{kind}-{data}-{i}.safetensors", i + 1
     return p
 

@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 
 import arstudio.cli as cli_mod
+from arstudio.core.catalog import SHIPPED_DIR
 from arstudio.core.checkpoint import file_hash, read_meta
 from arstudio.io import read_png
 
@@ -24,7 +25,9 @@ ErrLine = Callable[[int, str], str]
 def test_train_list_eval_sample(cli: Run, user_models: Path, tmp_path: Path) -> None:
     rc, out, err = cli("train", "nade", "--data", "digits", "--steps", "20", "--config", "hidden=16")
     assert rc == 0, err
-    ckpt = user_models / "nade-digits.safetensors"
+    # a user checkpoint never takes (and so never hides behind) a shipped checkpoint's name
+    name = "nade-digits-2" if (SHIPPED_DIR / "nade-digits.safetensors").exists() else "nade-digits"
+    ckpt = user_models / f"{name}.safetensors"
     assert ckpt.exists()
     assert "test NLL" in out and "bits/dim" in out and str(ckpt) in out
     assert "20/20" in err  # the progress bar reached the end
@@ -34,16 +37,16 @@ def test_train_list_eval_sample(cli: Run, user_models: Path, tmp_path: Path) -> 
 
     rc, out, _ = cli("list")
     assert rc == 0
-    row = next(ln for ln in out.splitlines() if ln.startswith("nade-digits"))
+    row = next(ln for ln in out.splitlines() if ln.startswith(name + " "))
     assert "user" in row and "nade" in row and "image" in row and "digits" in row
     assert f"{meta.metrics['test_nats']:.2f}" in row
 
     rc, out, _ = cli("list", "--json")
     rows = [json.loads(ln) for ln in out.splitlines()]
-    mine = next(r for r in rows if r["name"] == "nade-digits")
+    mine = next(r for r in rows if r["name"] == name)
     assert mine["kind"] == "nade" and mine["modality"] == "image"
 
-    rc, out, _ = cli("eval", "nade-digits", "--json")
+    rc, out, _ = cli("eval", name, "--json")
     assert rc == 0
     res = json.loads(out)
     assert res["split"] == "test" and res["n"] == meta.data["sizes"]["test"]
@@ -54,7 +57,7 @@ def test_train_list_eval_sample(cli: Run, user_models: Path, tmp_path: Path) -> 
     assert rc == 0 and "nats/image" in out and "bits/dim" in out and "valid" in out
 
     png = tmp_path / "s.png"
-    rc, out, err = cli("sample", "nade-digits", "--out", png, "--n", "9", "--seed", "3")
+    rc, out, err = cli("sample", name, "--out", png, "--n", "9", "--seed", "3")
     assert rc == 0, err
     with Image.open(png) as im:
         assert im.format == "PNG" and im.size == (3 * 65 + 1, 3 * 65 + 1)
@@ -63,11 +66,15 @@ def test_train_list_eval_sample(cli: Run, user_models: Path, tmp_path: Path) -> 
         assert json.loads(im.text["arstudio:policy"])["temperature"] == 1.0
 
 
-def test_default_out_never_clobbers(cli: Run, user_models: Path) -> None:
+def test_default_out_never_clobbers_nor_shadows(cli: Run, user_models: Path, monkeypatch, tmp_path: Path) -> None:
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    (shipped / "fvsbn-digits.safetensors").write_bytes(b"")  # a shipped checkpoint of that name
+    monkeypatch.setattr("arstudio.core.catalog.SHIPPED_DIR", shipped)
     for _ in range(2):
         rc, _, err = cli("train", "fvsbn", "--steps", "2", "--batch-size", "8")
         assert rc == 0, err
-    assert sorted(p.name for p in user_models.iterdir()) == ["fvsbn-digits-2.safetensors", "fvsbn-digits.safetensors"]
+    assert sorted(p.name for p in user_models.iterdir()) == ["fvsbn-digits-2.safetensors", "fvsbn-digits-3.safetensors"]
 
 
 def test_same_seed_same_file(cli: Run, trained: dict[str, Path], tmp_path: Path) -> None:
