@@ -97,4 +97,5 @@ def fixed_split(n: int, valid: int, test: int, seed: int = 0) -> dict[str, list[
 
 # Registers the built-in data sets.
 from arstudio.data import digits as _digits  # noqa: E402,F401
+from arstudio.data import text as _text  # noqa: E402,F401
 from arstudio.data import glyphs as _glyphs  # noqa: E402,F401
