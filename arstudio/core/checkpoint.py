@@ -63,6 +63,13 @@ class CheckpointMeta:
 
 
 def _is_pickle(head: bytes) -> str | None:
+    """What kind of pickle ``head`` (a file's first 9 bytes) starts, or None.
+
+    A safetensors file starts with its header length (8 bytes, little-endian) and then ``{``; its
+    first byte may be 0x80 like a pickle's protocol marker, so that alone proves nothing.
+    """
+    if head[8:9] == b"{":
+        return None
     if head[:2] == b"PK":
         return "a zip archive (a PyTorch .pt/.pth pickle, most likely)"
     if head[:1] == b"\x80" and len(head) > 1 and head[1] in range(2, 6):
@@ -83,7 +90,7 @@ def read_header(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, str]
         raise CheckpointError(f"{p}: is a folder, not a .safetensors file")
     size = p.stat().st_size
     with p.open("rb") as f:
-        head = f.read(8)
+        head = f.read(9)
         kind = _is_pickle(head)
         if kind:
             raise CheckpointError(
@@ -91,9 +98,10 @@ def read_header(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, str]
                 "arbitrary code. Save the weights with safetensors instead.")
         if len(head) < 8:
             raise CheckpointError(f"{p}: is empty or truncated ({size} bytes), not a safetensors file")
-        (n,) = struct.unpack("<Q", head)
+        (n,) = struct.unpack("<Q", head[:8])
         if n == 0 or n > _MAX_HEADER or 8 + n > size:
             raise CheckpointError(f"{p}: is not a safetensors file, or is truncated (header length {n}, file {size} bytes)")
+        f.seek(8)
         raw = f.read(n)
     try:
         header = json.loads(raw.decode("utf-8"))

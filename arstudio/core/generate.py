@@ -22,7 +22,7 @@ class Step:
     index: int  # flat data index written at this step
     value: np.ndarray  # [B]
     log_prob: np.ndarray  # [B] log p of the chosen value (log-density for continuous values)
-    view: DistView
+    view: DistView | None  # None when generate() was asked for no views (CLI, benchmarks)
     forced: bool = False
 
 
@@ -55,12 +55,14 @@ def generate(
     generator: torch.Generator | None = None,
     cursor: Cursor | None = None,
     on_step: Callable[[Step], None] | None = None,
+    views: bool = True,
 ) -> Iterator[Step]:
     """Sample step by step, yielding a ``Step`` for every step (prefix and forced ones included).
 
     ``prefix`` [B, t0] holds values in step order that are kept as they are (a branch);
     ``forced`` maps a step to a value (int or [B]) that replaces the sampled one. Sampling stops
-    after ``steps`` steps in all, or when the layout is full.
+    after ``steps`` steps in all, or when the layout is full. ``views=False`` skips each step's
+    ``DistView`` (plain arrays for a plot), which only a GUI needs.
     """
     policy = policy or SamplingPolicy()
     generator = generator or make_generator(seed)
@@ -81,7 +83,7 @@ def generate(
             x_t, was_forced = d.sample(generator, policy), False
         lp = d.log_prob(x_t)
         step = Step(t, cur.layout.index(t), x_t.detach().cpu().numpy(), lp.detach().float().cpu().numpy(),
-                    d.view(), was_forced)
+                    d.view() if views else None, was_forced)
         cur.push(x_t)
         if on_step is not None:
             on_step(step)

@@ -148,8 +148,9 @@ class GPT(TextModel):
         w = self.transformer.wte.weight
         return KVCache(self.n_layer, batch, self.n_head, self.block_size, hs, w.device, w.dtype)
 
-    def start(self, batch: int, cond: Any = None) -> "GPTCursor":
-        return GPTCursor(self, batch, cond)
+    def start(self, batch: int, cond: Any = None, record_attention: bool = True) -> "GPTCursor":
+        """A KV-cache cursor; ``record_attention=False`` uses the fused attention kernel (faster, no weights)."""
+        return GPTCursor(self, batch, cond, record_attention)
 
 
 class GPTCursor(Cursor):
@@ -161,8 +162,9 @@ class GPTCursor(Cursor):
 
     model: GPT
 
-    def __init__(self, model: GPT, batch: int, cond: Any = None) -> None:
+    def __init__(self, model: GPT, batch: int, cond: Any = None, record_attention: bool = True) -> None:
         super().__init__(model, batch, cond)
+        self.record_attention = record_attention  # the attention view needs them; plain decoding does not
         self.cache = model.new_cache(batch)
         self.logits = torch.empty(0)
         self.attention: list[torch.Tensor] = []
@@ -170,7 +172,7 @@ class GPTCursor(Cursor):
 
     @torch.no_grad()
     def _feed(self, idx: torch.Tensor) -> None:
-        logits, weights = self.model(idx, self.cache, need_weights=True, last_only=True)  # (B, 1, V)
+        logits, weights = self.model(idx, self.cache, need_weights=self.record_attention, last_only=True)  # (B, 1, V)
         self.logits = logits[:, -1]  # (B, V)
         self.attention = [w[:, :, -1] for w in weights]  # n_layer x (B, nh, t0+T)
 
