@@ -203,12 +203,22 @@ def cmd_train(args: argparse.Namespace) -> int:
     on_eval = lambda tr, step, m: bar.update(step, valid=f"{m['nats']:7.3f}")  # noqa: E731
     print(f"training {kind.name} on {data.name} ({len(data.train)} train / {len(data.valid)} valid / "
           f"{len(data.test)} test) for {train.steps} steps on {train.device}", file=sys.stderr)
+    from arstudio.train import distributed
+
     try:
-        model, meta = train_kind(kind.name, data.name, config, train, recipe=args.recipe,
-                                 callbacks={"on_step": [on_step], "on_eval": [on_eval]})
+        if distributed.launched_by_torchrun():  # one process of a torchrun group: rank 0 saves and reports
+            meta = distributed.train_under_launcher(kind.name, data.name, config, train, args.recipe, out,
+                                                    {"on_step": [on_step], "on_eval": [on_eval]})
+            if meta is None:
+                return 0
+        elif args.nproc > 1:
+            meta = distributed.train_distributed(kind.name, data.name, config, train, args.recipe, out, args.nproc)
+        else:
+            model, meta = train_kind(kind.name, data.name, config, train, recipe=args.recipe,
+                                     callbacks={"on_step": [on_step], "on_eval": [on_eval]})
+            save_checkpoint(out, model, meta)
     finally:
         bar.close()
-    save_checkpoint(out, model, meta)
     m = meta.metrics
     print(f"{kind.name} on {data.name}: test NLL {m['test_nats']:.3f} nats/{_unit(kind.modality)}, "
           f"{m['test_bits_per_dim']:.4f} bits/dim (valid {m['valid_nats']:.3f} nats, "
@@ -227,11 +237,11 @@ def _policy(args: argparse.Namespace) -> Any:
 
 def _load(args: argparse.Namespace) -> tuple[Path, Any, Any]:
     from arstudio.core.catalog import resolve
-    from arstudio.core.checkpoint import load_checkpoint
     from arstudio.core.device import choose_device
+    from arstudio.io.text import open_checkpoint
 
     path = resolve(args.checkpoint)
-    model, meta = load_checkpoint(path, choose_device(args.device))
+    model, meta = open_checkpoint(path, choose_device(args.device))  # a .safetensors file or a GPT-2 folder
     return path, model, meta
 
 
@@ -239,6 +249,7 @@ def _sample_grid(args: argparse.Namespace, path: Path, model: Any, meta: Any) ->
     """Image-like modalities: N samples, written as one file by the modality's exporter."""
     from arstudio.core.checkpoint import file_hash
     from arstudio.core.generate import sample
+    from arstudio.core.replay import recipe_for_run
     from arstudio.io.export import export_samples
 
     if not 1 <= args.n <= 4096:
@@ -247,17 +258,46 @@ def _sample_grid(args: argparse.Namespace, path: Path, model: Any, meta: Any) ->
     if args.ordering is not None:
         model.select_ordering(args.ordering)
     x = sample(model, batch=args.n, policy=policy, seed=args.seed).cpu().numpy()
-    text = {"Software": f"arstudio {arstudio.__version__}", "Source": path.stem,
-            "arstudio:checkpoint_sha256": file_hash(path), "arstudio:kind": meta.kind,
-            "arstudio:seed": str(args.seed), "arstudio:n": str(args.n),
-            "arstudio:policy": json.dumps(policy.to_dict(), sort_keys=True),
-            "arstudio:ordering": str(getattr(model, "ordering", 0))}
+    recipe = recipe_for_run(path, kind=meta.kind, modality=model.spec.layout.modality, seed=args.seed,
+                            batch=args.n, policy=policy, ordering=int(getattr(model, "ordering", 0)),
+                            software=f"arstudio {arstudio.__version__}", sha256=file_hash(path))
+    text = recipe.to_text()  # how it was made, so that `arstudio replay` can make it again
     export_samples(args.out, model.spec, x, text)
     return text
 
 
 # One handler per modality; a later issue adds e.g. "text" (prompt, tokens, .txt) or "audio" (.wav).
 SAMPLERS: dict[str, Callable[[argparse.Namespace, Path, Any, Any], dict[str, str]]] = {"image": _sample_grid}
+
+
+def _sample_text(args: argparse.Namespace, path: Path, model: Any, meta: Any) -> dict[str, str]:
+    """Text: one continuation of ``--prompt`` of ``--tokens`` tokens, as .txt or .json (with log-probs)."""
+    import torch
+
+    from arstudio.core.generate import generate
+    from arstudio.data.text import encode_prompt
+    from arstudio.data.tokenizers import tokenizer_from_config
+    from arstudio.io.text import TextExport, TokenRecord, write_text
+
+    n_new = 100 if args.tokens is None else args.tokens
+    if n_new < 1:
+        raise ValueError(f"--tokens must be >= 1, got {n_new}")
+    tok = tokenizer_from_config(model.spec.config.get("tokenizer"))
+    ids = encode_prompt(tok, args.prompt or "", model.layout.length, n_new)
+    policy = _policy(args)
+    prefix = torch.as_tensor([ids], dtype=torch.long, device=model.device) if ids else None
+    steps = list(generate(model, batch=1, steps=len(ids) + n_new, policy=policy, seed=args.seed, prefix=prefix))
+    out = [int(s.value[0]) for s in steps]
+    toks = [TokenRecord(v, tok.token_str(v), float(s.log_prob[0]), t < len(ids)) for t, (v, s) in
+            enumerate(zip(out, steps))]
+    info = {"checkpoint": path.name, "seed": args.seed, "policy": policy.to_dict(), "tokens": n_new,
+            "software": f"arstudio {arstudio.__version__}"}
+    write_text(args.out, TextExport(tok.decode(out), toks, args.prompt or "", info))
+    args.n = 1
+    return {"arstudio:policy": json.dumps(policy.to_dict(), sort_keys=True)}
+
+
+SAMPLERS["text"] = _sample_text
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -279,9 +319,34 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------------------------- replay
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """Regenerate an exported file from the recipe in its metadata, byte for byte."""
+    from arstudio.core.checkpoint import load_checkpoint
+    from arstudio.core.device import choose_device
+    from arstudio.core.replay import find_checkpoint, read_recipe, regenerate
+    from arstudio.io.atomic import check_writable
+    from arstudio.io.export import check_suffix, export_samples
+
+    recipe = read_recipe(args.file)
+    check_writable(args.out)
+    check_suffix(args.out, recipe.modality)
+    path = find_checkpoint(recipe, args.checkpoint)
+    model, meta = load_checkpoint(path, choose_device(args.device))
+    if model.spec.layout.modality != recipe.modality:
+        raise ValueError(f"{path.name}: is a {model.spec.layout.modality} model, but the export is {recipe.modality}")
+    x = regenerate(model, recipe)
+    export_samples(args.out, model.spec, x, recipe.to_text())
+    steps = "all" if recipe.steps is None else str(recipe.steps)
+    print(f"wrote {args.out}: replayed {args.file} ({recipe.batch} {recipe.modality} samples from {path.stem}, "
+          f"seed {recipe.seed}, {steps} steps)")
+    return 0
+
+
 # ------------------------------------------------------------------------------------------------ eval
 
-_UNITS = {"image": "image"}  # what one held-out example is, per modality (a later issue adds its own)
+_UNITS = {"image": "image", "text": "window"}  # what one held-out example is, per modality (a later issue adds its own)
 
 
 def _unit(modality: str) -> str:
@@ -303,6 +368,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from arstudio.train.evaluate import evaluate
 
     path, model, meta = _load(args)
+    if getattr(args, "text", None):
+        return _eval_text(args, path, model, meta)
+    if meta.extra.get("format") == "huggingface-gpt2":
+        raise ValueError(f"{path}: a GPT-2 folder records no held-out split; score a text file with --text FILE")
     x, labels, note = _split_data(meta, args.split)
     if x.shape[1] != model.spec.layout.length:
         raise ValueError(f"{path.name}: the model has {model.spec.layout.length} steps but {meta.data['name']} "
@@ -320,6 +389,37 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(f"{path.stem} ({meta.kind}) on {meta.data['name']} {args.split}, {len(x)} examples{note}:")
     print(f"  NLL {m['nats']:.3f} nats/{_unit(modality)}, {m['bits_per_dim']:.4f} bits/dim"
           + (f"  (recorded at training: {recorded:.3f} nats)" if isinstance(recorded, (int, float)) else ""))
+    return 0
+
+
+def _eval_text(args: argparse.Namespace, path: Path, model: Any, meta: Any) -> int:
+    """Bits per byte, per character and per token of a text file under a text model (teacher forcing)."""
+    from arstudio.data.text import score_text
+    from arstudio.data.tokenizers import CharTokenizer, tokenizer_from_config
+
+    if model.spec.layout.modality != "text":
+        raise ValueError(f"{path.name}: --text needs a text model; this is a {model.spec.layout.modality} model")
+    try:
+        text = Path(args.text).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{args.text}: is not UTF-8 text") from None
+    tok = tokenizer_from_config(model.spec.config.get("tokenizer"))
+    unknown = tok.unknown(text) if isinstance(tok, CharTokenizer) else []
+    m = score_text(model, tok, text)
+    nats = -float(m["log_probs"].astype("float64").sum())
+    row = {"checkpoint": path.stem if path.is_file() else path.name, "path": str(path), "kind": meta.kind,
+           "file": str(args.text), "tokens": len(m["ids"]), "chars": len(text), "bytes": len(text.encode("utf-8")),
+           "nats": nats, "bits_per_token": m["bits_per_token"], "bits_per_char": m["bits_per_char"],
+           "bits_per_byte": m["bits_per_byte"], "windows": m["windows"], "unknown_chars": len(unknown)}
+    if args.json:
+        print(json.dumps(row, sort_keys=True))
+        return 0
+    print(f"{row['checkpoint']} ({meta.kind}) on {args.text}: {row['tokens']} tokens, {row['bytes']} bytes"
+          + (f" (scored in {m['windows']} windows of the context)" if m["windows"] > 1 else ""))
+    print(f"  {m['bits_per_byte']:.4f} bits/byte, {m['bits_per_char']:.4f} bits/char, "
+          f"{m['bits_per_token']:.4f} bits/token ({nats:.1f} nats in all)")
+    if unknown:
+        print(f"  note: {len(unknown)} character(s) outside the vocabulary were scored as the unknown token")
     return 0
 
 
@@ -361,6 +461,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="model config entry (value as JSON), e.g. --config hidden=64; repeatable")
     s.add_argument("--out", metavar="PATH", help="checkpoint path (default: your models folder)")
     s.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: CUDA if present)")
+    s.add_argument("--nproc", type=int, default=1, metavar="N",
+                   help="train with N processes (DistributedDataParallel: gloo on CPU, NCCL on GPUs); under "
+                        "torchrun the group comes from its environment instead")
     s.set_defaults(func=cmd_train)
 
     for name, helptext in (("sample", "sample from a checkpoint into a file"),
@@ -376,11 +479,22 @@ def build_parser() -> argparse.ArgumentParser:
             s.add_argument("--top-k", type=int, default=0, help="keep the k likeliest values (0: off)")
             s.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling mass (1: off)")
             s.add_argument("--ordering", type=int, help="follow ordering K (order-agnostic models)")
+            s.add_argument("--prompt", metavar="TEXT", help="text models: the text to continue (default: empty)")
+            s.add_argument("--tokens", type=int, metavar="N", help="text models: new tokens to write (default 100)")
             s.set_defaults(func=cmd_sample)
         else:
             s.add_argument("--split", choices=("test", "valid"), default="test")
             s.add_argument("--json", action="store_true", help="one JSON object")
+            s.add_argument("--text", metavar="FILE", help="text models: bits per byte and per token of this text file")
             s.set_defaults(func=cmd_eval)
+
+    s = sub.add_parser("replay", help="regenerate an exported file from the recipe it records")
+    s.add_argument("file", metavar="FILE", help="a file arstudio exported (.png)")
+    s.add_argument("--out", metavar="COPY", required=True, help="where to write the regenerated copy")
+    s.add_argument("--checkpoint", metavar="CHECKPOINT",
+                   help="the checkpoint to use (default: found by its sha256 among shipped and user checkpoints)")
+    s.add_argument("--device", help="cpu, cuda ... (default: CUDA if present)")
+    s.set_defaults(func=cmd_replay)
 
     s = sub.add_parser("bench", help="speed benchmarks, ratios measured in one run")
     s.add_argument("names", nargs="*", metavar="NAME", help="benchmarks to run (default: all)")

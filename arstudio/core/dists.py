@@ -184,3 +184,88 @@ class GaussianMixture(Dist):
 
     def params(self) -> dict[str, torch.Tensor]:
         return {"logit_weights": self.logit_weights, "means": self.means, "log_scales": self.log_scales}
+
+
+class DiscretizedLogisticMixture(Dist):
+    """PixelCNN++'s discretized logistic mixture over L integer levels (Salimans et al. 2017, eq. 2).
+
+    Level v of 0..L-1 stands for y = 2 v / (L - 1) - 1 in [-1, 1]; a bin is y +- 1 / (L - 1). With
+    mixture weights pi (``logit_weights``), means mu and scales s = exp(``log_scales``), each
+    [..., K] on the [-1, 1] scale:
+
+        P(v) = sum_k pi_k [sigmoid((y + 1/(L-1) - mu_k) / s_k) - sigmoid((y - 1/(L-1) - mu_k) / s_k)]
+
+    with the edge cases of eq. 2: at v = 0 the lower edge is -inf, at v = L - 1 the upper edge +inf,
+    so the L probabilities sum to 1 exactly. The difference of sigmoids is taken in log space:
+    log(sigmoid(a) - sigmoid(b)) = logsigmoid(a) + logsigmoid(-b) + log(1 - exp(b - a)).
+
+    Sampling: ``temperature`` T divides the mixture logits and multiplies the scales (s_k -> T s_k);
+    top-k / top-p then filter the L levels of that tempered mixture, and one uniform per row draws a
+    level by inverse CDF. Greedy (T = 0) takes the most likely level of the untempered mixture.
+    """
+
+    def __init__(self, logit_weights: torch.Tensor, means: torch.Tensor, log_scales: torch.Tensor,
+                 levels: int = 256) -> None:
+        self.logit_weights = torch.log_softmax(logit_weights, dim=-1)
+        self.means = means
+        self.log_scales = log_scales
+        self.levels = int(levels)
+        self.batch_shape = means.shape[:-1]
+
+    @staticmethod
+    def bin_log_probs(v: torch.Tensor, means: torch.Tensor, log_scales: torch.Tensor, levels: int) -> torch.Tensor:
+        """log P(v | k) of each logistic component k: levels v [...] against means, log scales [..., K] -> [..., K]."""
+        half = 1.0 / (levels - 1)
+        y = (v.to(means.dtype) * (2.0 * half) - 1.0).unsqueeze(-1)  # (..., 1) on the [-1, 1] scale
+        inv_s = torch.exp(-log_scales)
+        a = (y + half - means) * inv_s  # upper edge
+        b = (y - half - means) * inv_s  # lower edge
+        upper, lower = F.logsigmoid(a), F.logsigmoid(-b)  # log sigmoid(a), log (1 - sigmoid(b))
+        mid = upper + lower + torch.log(-torch.expm1(-(2.0 * half) * inv_s))
+        vv = v.unsqueeze(-1)
+        return torch.where(vv <= 0, upper, torch.where(vv >= levels - 1, lower, mid))
+
+    def _component_log_probs(self, v: torch.Tensor, logit_weights: torch.Tensor, log_scales: torch.Tensor
+                             ) -> torch.Tensor:
+        """log pi_k + log P(v | k) for levels v [...] (broadcast against the batch), [..., K]."""
+        return logit_weights + self.bin_log_probs(v, self.means, log_scales, self.levels)
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.logsumexp(self._component_log_probs(x, self.logit_weights, self.log_scales), dim=-1)
+
+    def level_log_probs(self, temperature: float = 1.0) -> torch.Tensor:
+        """log P(v) for every level v = 0..L-1, [..., L]; T != 1 tempers weights and scales as ``sample`` does."""
+        lw, ls = self.logit_weights, self.log_scales
+        if temperature != 1.0:
+            lw = torch.log_softmax(lw / temperature, dim=-1)
+            ls = ls + math.log(temperature)
+        v = torch.arange(self.levels, device=self.means.device).view(-1, *([1] * len(self.batch_shape)))
+        lp = torch.logsumexp(self._component_log_probs(v, lw, ls), dim=-1)  # (L, ...)
+        return lp.movedim(0, -1)
+
+    def sample(self, generator: torch.Generator | None = None, policy: SamplingPolicy | None = None) -> torch.Tensor:
+        policy = policy or SamplingPolicy()
+        if policy.greedy:
+            return self.level_log_probs().argmax(dim=-1)
+        logits = self.level_log_probs(policy.temperature)
+        return SamplingPolicy(1.0, policy.top_k, policy.top_p).sample_categorical(logits, generator)
+
+    def entropy(self) -> torch.Tensor:
+        lp = self.level_log_probs()
+        return -(lp.exp() * lp).sum(-1)
+
+    def view(self) -> DistView:
+        lp = self.level_log_probs().reshape(-1, self.levels)
+        p = lp.exp()
+        ent = -(p * lp).sum(-1)
+        return DistView("bars", np.arange(self.levels), p.detach().float().cpu().numpy(),
+                        ent.detach().float().cpu().numpy())
+
+    def __getitem__(self, idx: Any) -> "DiscretizedLogisticMixture":
+        if not isinstance(idx, tuple):
+            idx = (idx,)
+        idx = idx + (slice(None),)
+        return DiscretizedLogisticMixture(self.logit_weights[idx], self.means[idx], self.log_scales[idx], self.levels)
+
+    def params(self) -> dict[str, torch.Tensor]:
+        return {"logit_weights": self.logit_weights, "means": self.means, "log_scales": self.log_scales}

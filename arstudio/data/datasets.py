@@ -99,3 +99,4 @@ def fixed_split(n: int, valid: int, test: int, seed: int = 0) -> dict[str, list[
 from arstudio.data import digits as _digits  # noqa: E402,F401
 from arstudio.data import text as _text  # noqa: E402,F401
 from arstudio.data import glyphs as _glyphs  # noqa: E402,F401
+from arstudio.data import shapes as _shapes  # noqa: E402,F401

@@ -40,3 +40,16 @@ def grey_digits() -> Dataset:
     """The digits at their 17 grey levels 0..16."""
     x, y = _load()
     return _make("digits17", "8x8 digits, 17 grey levels", x, y, ValueSpace("categorical", 17))
+
+
+@register_dataset("digits-real")
+def real_digits() -> Dataset:
+    """The 17-level digits dequantized for RNADE: x = (v + u) / 17 with u ~ U[0, 1), seeded, in [0, 1).
+
+    ``values.n`` = 17 records the levels the reals came from, so a density model can report the
+    discrete NLL bound -log p(x) + D log 17 (see ``arstudio.models.rnade``).
+    """
+    x, y = _load()
+    u = np.random.default_rng(0).random(x.shape)
+    return _make("digits-real", "8x8 digits, 17 grey levels dequantized to [0, 1): (v + u) / 17",
+                 ((x + u) / 17.0).astype(np.float32), y, ValueSpace("continuous", 17, 0.0, 1.0))

@@ -10,18 +10,22 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QWidget
 
 import arstudio
 from arstudio.core import catalog
+from arstudio.qt.browser import CheckpointBrowser
+from arstudio.qt.compare_window import CompareWindow
 from arstudio.qt.controls import ControlsPanel
 from arstudio.qt.inspector import Inspector
 from arstudio.qt.messages import ModelInfo, RunSummary, StepBatch
 from arstudio.qt.panel import ModalityPanel
 from arstudio.qt.panels import panel_class
 from arstudio.qt.record import RunRecord
+from arstudio.qt.replay import ReplayOpener, export_recipe
 from arstudio.qt.session import IDLE, RunSession
 from arstudio.qt.throttle import FrameThrottle
+from arstudio.qt.train_dialog import TrainDialog
 from arstudio.qt.views.dist_plot import DistPlot
 from arstudio.qt.views.strip import LogProbStrip
 
@@ -85,6 +89,10 @@ class MainWindow(QMainWindow):
             w.setMargin(2)
             self.statusBar().addPermanentWidget(w)
         self._wire()
+        self.replayer = ReplayOpener(self.session, self)
+        self.replayer.replay_ready.connect(lambda msg: self.statusBar().showMessage(msg, 15000))
+        self.replayer.replay_failed.connect(lambda msg: self.show_error("Cannot replay this file", msg))
+        self._build_tools()
         self.controls.set_catalog(catalog.list_checkpoints())
         self.session.set_rate(self.controls.rate())
         self.session.set_settings(self.controls.settings())
@@ -110,10 +118,13 @@ class MainWindow(QMainWindow):
         self.open_action = QAction("&Open checkpoint…", self, shortcut=QKeySequence.StandardKey.Open)
         self.export_action = QAction("&Export PNG…", self, shortcut=QKeySequence("Ctrl+E"))
         self.quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
+        self.replay_action = QAction("&Replay export…", self, shortcut=QKeySequence("Ctrl+R"))
+        self.replay_action.setToolTip("Open a PNG the studio or `arstudio sample` wrote and step through how it was made")
+        self.replay_action.triggered.connect(self.replay_dialog)
         self.open_action.triggered.connect(self.open_dialog)
         self.export_action.triggered.connect(self.export_dialog)
         self.quit_action.triggered.connect(self.close)
-        file_menu.addActions([self.open_action, self.export_action])
+        file_menu.addActions([self.open_action, self.export_action, self.replay_action])
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         view_menu = self.menuBar().addMenu("&View")
@@ -149,7 +160,13 @@ class MainWindow(QMainWindow):
         except KeyError as e:
             self.show_error("No panel for this model", str(e.args[0]))
             return False
+        if self.panel is not None:
+            self.panel.shutdown()
         self.panel = cls()
+        self.panel.label_picked.connect(self.session.set_label)
+        self.panel.completion_requested.connect(self.session.complete)
+        self.panel.problem_found.connect(self.show_error)
+        self.panel.run_planned.connect(self.session.set_plan)
         self.panel.step_hovered.connect(self.inspector.hover)
         self.panel.step_picked.connect(self.inspector.pick)
         self.inspector.focus_changed.connect(self.panel.show_focus)
@@ -189,18 +206,77 @@ class MainWindow(QMainWindow):
         if self.panel is None or record is None or model is None:
             self.show_error("Nothing to export", "Press Play first: there are no samples yet.")
             return None
-        s = self.session.settings
-        text = {"Software": f"arstudio {arstudio.__version__}", "checkpoint": model.name, "kind": model.meta.kind,
-                "seed": str(s.seed), "temperature": str(s.policy.temperature), "top_k": str(s.policy.top_k),
-                "top_p": str(s.policy.top_p), "ordering": str(s.ordering),
-                "steps": f"{record.filled} of {record.length}"}
         try:
+            text = export_recipe(model, record).to_text()  # how it was made: `arstudio replay` remakes it
             out = self.panel.export(Path(path), record, text)
         except Exception as e:  # ExportError, or anything else: a message, never a crash
             self.show_error("Could not export", str(e) or type(e).__name__)
             return None
         self.statusBar().showMessage(f"Exported {out}", 8000)
         return out
+
+    def _build_tools(self) -> None:
+        """The checkpoint browser dock, and the Train menu (training dialog, comparing checkpoints)."""
+        self.browser = CheckpointBrowser()
+        self.browser_dock = self._dock("Checkpoints", self.browser, "browser")
+        self.tabifyDockWidget(self.controls_dock, self.browser_dock)
+        self.controls_dock.raise_()
+        self.browser.checkpoint_chosen.connect(self.open_checkpoint)
+        self.session.checkpoint_loaded.connect(self._on_browser_loaded)
+        self.train_dialog: TrainDialog | None = None
+        self.tools_menu = QMenu("&Train", self)
+        self.menuBar().insertMenu(self.menuBar().actions()[-1], self.tools_menu)
+        self.train_action = QAction("&Train a model…", self, shortcut=QKeySequence("Ctrl+T"))
+        self.train_action.triggered.connect(self.show_train_dialog)
+        self.tools_menu.addAction(self.train_action)
+        self.compare_window: CompareWindow | None = None
+        self.compare_action = QAction("&Compare checkpoints…", self, shortcut=QKeySequence("Ctrl+K"))
+        self.compare_action.triggered.connect(self.show_compare)
+        self.tools_menu.addAction(self.compare_action)
+        self.train_action.setToolTip("Train a model in the background; the result appears in the checkpoint browser")
+        for a in self.menuBar().actions():
+            if a.text() == "&View":
+                a.menu().addAction(self.browser_dock.toggleViewAction())
+
+    def _on_browser_loaded(self, info: ModelInfo) -> None:
+        self.browser.add_file(info.path)
+        self.browser.select_path(info.path)
+
+    def show_train_dialog(self) -> TrainDialog:
+        """Open (or raise) the training dialog."""
+        if self.train_dialog is None:
+            self.train_dialog = TrainDialog(self)
+            self.train_dialog.checkpoint_saved.connect(lambda _p: self._refresh_catalog())
+        if self.train_dialog.isVisible():
+            self.train_dialog.raise_()
+        self.train_dialog.show()
+        return self.train_dialog
+
+    def show_compare(self) -> CompareWindow:
+        """Open (or raise) the compare window, with the loaded checkpoint as A and the run's forced values."""
+        if self.compare_window is None:
+            self.compare_window = CompareWindow()
+        w = self.compare_window
+        w.refresh(self.browser.opened)
+        if self.session.model is not None:
+            w.set_pair(self.session.model.path, w.b.currentData() or self.session.model.path)
+        if self.session.record is not None:
+            w.set_forced(self.session.record.info.request.forced)
+        if w.isVisible():
+            w.raise_()
+        w.show()
+        return w
+
+    def _refresh_catalog(self) -> None:
+        self.browser.refresh()
+        current = str(self.session.model.path) if self.session.model is not None else None
+        self.controls.set_catalog(catalog.list_checkpoints(), current)
+
+    def replay_dialog(self) -> None:
+        """Ask for an exported file and replay it step by step."""
+        path, _ = QFileDialog.getOpenFileName(self, "Replay export", str(Path.cwd()), "PNG image (*.png);;All files (*)")
+        if path:
+            self.replayer.open(path)
 
     def show_error(self, title: str, message: str) -> None:
         """Show ``message`` in a (non-blocking) message box and in the status bar."""
@@ -288,7 +364,14 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
         """Cancel the run and join the worker thread before the window goes."""
         self._closed = True
+        if getattr(self, "train_dialog", None) is not None:
+            self.train_dialog.shutdown()
+        if getattr(self, "compare_window", None) is not None:
+            self.compare_window.shutdown()
+            self.compare_window.close()
         if self.error_box is not None:
             self.error_box.close()
+        if self.panel is not None:
+            self.panel.shutdown()
         self.session.shutdown()
         super().closeEvent(event)

@@ -6,7 +6,7 @@ each tagged with the run id it belongs to so that the GUI can drop what a stale 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,11 @@ class RunRequest:
     ordering: int = 0
     prefix: np.ndarray | None = None  # [B, t0] values in step order, kept as they are
     forced: dict[int, Any] = field(default_factory=dict)  # step -> value (int or [B])
+    cond: np.ndarray | None = None  # [B] class labels for a conditional model
+    given: np.ndarray | None = None  # [D] or [B, D] values in data order that the run keeps (complete from here)
+    given_mask: np.ndarray | None = None  # [D] bool: which places of ``given`` are kept
+    steps: int | None = None  # stop after this many steps in all, prefix included (None: the whole layout)
+    stop_value: int | None = None  # stop once every sample has sampled this value (an end token)
 
     @property
     def prefix_len(self) -> int:
@@ -51,6 +56,34 @@ class RunRequest:
     def is_free(self, t: int) -> bool:
         """True for a step whose value is given (prefix or forced): it is replayed without pacing."""
         return t < self.prefix_len or t in self.forced
+
+    def resolved(self, order: np.ndarray) -> "RunRequest":
+        """This request with ``given`` pixels turned into a kept prefix and forced steps, for ``order`` [T].
+
+        The leading run of given steps becomes the prefix; given places later in the order are forced.
+        """
+        if self.given is None or self.given_mask is None:
+            return self
+        mask = np.asarray(self.given_mask, dtype=bool)[np.asarray(order)]  # step order
+        vals = np.broadcast_to(np.asarray(self.given), (self.batch, mask.shape[0]))[:, np.asarray(order)]
+        t0 = int(np.argmin(mask)) if not mask.all() else int(mask.size)
+        forced = {int(t): vals[:, t].copy() for t in np.flatnonzero(mask[t0:]) + t0}
+        return replace(self, prefix=vals[:, :t0].copy() if t0 else None, forced={**forced, **self.forced},
+                       given=None, given_mask=None)
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What a panel asks the next runs to keep: a prefix for every sample, a length, an end value.
+
+    Plays, steps and restarts with new settings follow the plan until another one replaces it;
+    ``RunPlan()`` is the default (no prefix, the whole layout). ``batch`` overrides the controls'.
+    """
+
+    prefix: np.ndarray | None = None  # [t0] values in step order, the same for every sample
+    steps: int | None = None
+    stop_value: int | None = None
+    batch: int | None = None
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,10 @@ class ModalityPanel(QWidget):
 
     step_hovered = Signal(int, int)  # step, sample; (-1, -1) when the mouse leaves
     step_picked = Signal(int, int)  # step, sample
+    label_picked = Signal(object)  # class label for the next runs (int; -1 = each in turn; None = none)
+    completion_requested = Signal(object, object)  # given values [D] in data order, kept places [D] bool
+    problem_found = Signal(str, str)  # title, one-line message for the window to show
+    run_planned = Signal(object, bool)  # RunPlan the next runs follow (a prompt, a length, an end value); True: start now
 
     def set_model(self, info: ModelInfo, batch: int) -> None:
         """A model was loaded; show an empty canvas for ``batch`` samples."""
@@ -48,6 +52,9 @@ class ModalityPanel(QWidget):
     def describe_step(self, record: RunRecord, step: int) -> str:
         """A short label of where ``step`` writes, e.g. "step 12 · pixel (1, 4)"."""
         return f"step {step}"
+
+    def shutdown(self) -> None:
+        """Stop any thread the panel started (the window closes, or another panel replaces it)."""
 
     def export(self, path: Path, record: RunRecord, text: dict[str, str]) -> Path:
         """Write the run's output to ``path``; raise ``arstudio.io.ExportError`` when it cannot."""

@@ -14,7 +14,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from arstudio.core.policy import SamplingPolicy
-from arstudio.qt.messages import ModelInfo, RunInfo, RunRequest, RunSummary, StepBatch
+from arstudio.qt.messages import ModelInfo, RunInfo, RunPlan, RunRequest, RunSummary, StepBatch
 from arstudio.qt.record import RunRecord
 from arstudio.qt.worker import GenerationWorker, RunControl
 
@@ -52,6 +52,8 @@ class RunSession(QObject):
         self.record: RunRecord | None = None
         self.state = IDLE
         self.rate: float | None = None
+        self.label: int | None = None  # class label for conditional models; -1 = each label in turn
+        self.plan = RunPlan()  # what a panel asked the next runs to keep (a prompt, a length, an end value)
         self.dropped = 0  # messages from stale runs, dropped
         self._run_id = 0
         self._control: RunControl | None = None
@@ -95,15 +97,45 @@ class RunSession(QObject):
         if self._control is not None:
             self._control.set_rate(rate)
 
+    def set_label(self, label: int | None) -> None:
+        """Class label for the next runs of a conditional model (-1: each label in turn); a run restarts."""
+        changed = label != self.label
+        self.label = label
+        if changed and self.state in (RUNNING, PAUSED):
+            self.start(paused=self.state == PAUSED)
+
+    def cond(self, batch: int) -> np.ndarray | None:
+        """The labels [B] a run of ``batch`` samples is conditioned on, or None."""
+        k = int(self.model.spec.cond.get("classes", 0) or 0) if self.model is not None else 0
+        if not k or self.label is None:
+            return None
+        if self.label < 0:
+            return np.arange(batch, dtype=np.int64) % k
+        return np.full(batch, min(self.label, k - 1), dtype=np.int64)
+
+    def complete(self, given: np.ndarray, mask: np.ndarray, paused: bool = False) -> int:
+        """Sample every place outside ``mask`` given the values ``given`` [D] at the places in it (kept exactly)."""
+        return self.start(paused=paused, given=(np.asarray(given), np.asarray(mask, dtype=bool)))
+
+    def set_plan(self, plan: RunPlan, start: bool = False) -> int:
+        """Follow ``plan`` in the next runs (plays, steps, restarts); with ``start``, start one now."""
+        self.plan = plan
+        return self.start() if start else self._run_id
+
     def start(self, paused: bool = False, prefix: np.ndarray | None = None,
-              forced: dict[int, np.ndarray] | None = None) -> int:
+              forced: dict[int, np.ndarray] | None = None,
+              given: tuple[np.ndarray, np.ndarray] | None = None) -> int:
         """Start a new run with the current settings (a branch when ``prefix``/``forced`` are given)."""
         if self.model is None:
             return self._run_id
         self._cancel()
         self._run_id += 1
-        s = self.settings
-        req = RunRequest(self._run_id, s.batch, s.seed, s.policy, s.ordering, prefix, dict(forced or {}))
+        s, plan = self.settings, self.plan
+        batch = plan.batch or s.batch
+        if prefix is None and given is None and plan.prefix is not None and len(plan.prefix):
+            prefix = np.broadcast_to(np.asarray(plan.prefix), (batch, len(plan.prefix))).copy()
+        req = RunRequest(self._run_id, batch, s.seed, s.policy, s.ordering, prefix, dict(forced or {}),
+                         self.cond(batch), *(given or (None, None)), steps=plan.steps, stop_value=plan.stop_value)
         self._control = RunControl(paused=paused, rate=self.rate)
         self._set_state(PAUSED if paused else RUNNING)
         self._run_requested.emit(req, self._control)
@@ -178,6 +210,7 @@ class RunSession(QObject):
     def _on_loaded(self, info: ModelInfo) -> None:
         self.model = info
         self.record = None
+        self.plan = RunPlan()
         if self.settings.ordering >= info.num_orderings:
             self.settings = replace(self.settings, ordering=0)
         self._set_state(IDLE)

@@ -18,10 +18,11 @@ import numpy as np
 import torch
 from PySide6.QtCore import QObject, Signal, Slot
 
-from arstudio.core.checkpoint import CheckpointError, load_checkpoint
+from arstudio.core.checkpoint import CheckpointError
 from arstudio.core.device import choose_device, describe
 from arstudio.core.generate import Step, generate
 from arstudio.core.protocol import ARModel
+from arstudio.io.text import open_checkpoint
 from arstudio.qt.messages import ModelInfo, RunInfo, RunRequest, RunSummary, StepBatch
 
 MAX_UPDATES_PER_S = 60.0
@@ -145,7 +146,7 @@ class GenerationWorker(QObject):
         """Load a checkpoint file; emit ``checkpoint_loaded`` or ``checkpoint_failed`` with one line."""
         try:
             device = choose_device()
-            model, meta = load_checkpoint(path, device=device)
+            model, meta = open_checkpoint(path, device=device)  # a .safetensors file, or a GPT-2 folder
         except CheckpointError as e:
             self.checkpoint_failed.emit(str(e))
             return
@@ -177,6 +178,7 @@ class GenerationWorker(QObject):
         try:
             model.select_ordering(request.ordering)
             layout = model.layout
+            request = request.resolved(layout.order_array())  # given pixels -> kept prefix and forced steps
             self.run_started.emit(RunInfo(request.run_id, request.batch, layout.length, tuple(layout.shape),
                                           layout.order_array().copy(), request))
             prefix = None
@@ -184,10 +186,12 @@ class GenerationWorker(QObject):
                 prefix = torch.as_tensor(request.prefix, dtype=model.data_dtype(), device=model.device)
             forced = {int(t): torch.as_tensor(v, dtype=model.data_dtype(), device=model.device)
                       for t, v in request.forced.items()}
+            cond = None if request.cond is None else torch.as_tensor(request.cond, dtype=torch.long, device=model.device)
+            total = layout.length if request.steps is None else max(0, min(int(request.steps), layout.length))
             steps = generate(model, batch=request.batch, policy=request.policy, seed=request.seed,
-                             prefix=prefix, forced=forced)
+                             prefix=prefix, forced=forced, cond=cond, steps=total)
             last = -math.inf
-            total = layout.length
+            ended = False
             while done < total:
                 if control.free_running():
                     pass  # the common case at full speed: no lock, no clock
@@ -204,9 +208,12 @@ class GenerationWorker(QObject):
                     break
                 emitter.add(step)
                 done += 1
+                if request.stop_value is not None and not step.forced and np.all(step.value == request.stop_value):
+                    ended = True  # every sample wrote the end value
+                    break
             emitter.flush(force=True)
             self.run_finished.emit(RunSummary(request.run_id, done, time.monotonic() - t_start,
-                                              cancelled=done < layout.length))
+                                              cancelled=done < total and not ended))
         except Exception as e:  # report, never raise into Qt's event loop
             emitter.flush(force=True)
             self.run_finished.emit(RunSummary(request.run_id, done, time.monotonic() - t_start,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -48,6 +49,12 @@ class Trainer:
         self.callbacks: dict[str, list[Callback]] = {"on_step": [], "on_eval": []}
         self.history: dict[str, list[float]] = {"step": [], "train_nats": [], "eval_step": [], "valid_nats": []}
         self.stop_requested = False
+        # Hooks for resuming and for distributed training (arstudio.train.distributed):
+        self.start_step = 0  # resume after this many steps (the lr schedule continues from there)
+        self.step = 0  # the last step taken
+        self.shard: tuple[int, int] = (0, 1)  # (rank, world): this process trains on its slice of each batch
+        self.loss_module: Callable[..., torch.Tensor] | None = None  # e.g. a DDP wrapper; default training_loss
+        self.reduce: Callable[[torch.Tensor], torch.Tensor] = lambda v: v  # the logged loss, averaged over ranks
 
     def add_callback(self, event: str, fn: Callback) -> None:
         """Call ``fn(trainer, step, value)`` on "on_step" (train loss) or "on_eval" (valid metrics)."""
@@ -70,11 +77,19 @@ class Trainer:
         cond_kind = bool(model.spec.cond)
         best, best_state = math.inf, None
         model.train()
-        for step in range(1, cfg.steps + 1):
-            idx = torch.randint(len(x_train), (cfg.batch_size,), generator=g)
+        if self.start_step:
+            g.manual_seed(cfg.seed + self.start_step)  # a resumed run draws its own batches from here on
+            with warnings.catch_warnings():  # stepping the schedule without optimizer steps, on purpose
+                warnings.simplefilter("ignore")
+                for _ in range(self.start_step):
+                    sched.step()
+        loss_fn = self.loss_module or model.training_loss
+        for step in range(self.start_step + 1, cfg.steps + 1):
+            self.step = step
+            idx = self.batch_indices(len(x_train), g)
             xb = x_train[idx].to(cfg.device)
             cb = y_train[idx].to(cfg.device) if cond_kind and y_train is not None else None
-            loss = model.training_loss(xb, cb, generator=g)
+            loss = loss_fn(xb, cb, generator=g)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.grad_clip:
@@ -82,7 +97,7 @@ class Trainer:
             opt.step()
             sched.step()
             self.history["step"].append(step)
-            self.history["train_nats"].append(float(loss.detach()))
+            self.history["train_nats"].append(float(self.reduce(loss.detach())))
             self._emit("on_step", step, self.history["train_nats"][-1])
             last = step == cfg.steps or self.stop_requested
             if step % cfg.eval_every == 0 or last:
@@ -99,6 +114,12 @@ class Trainer:
         model.eval()
         return {"valid_nats": best}
 
+    def batch_indices(self, n: int, g: torch.Generator) -> torch.Tensor:
+        """Rows of one step's batch for this process: every rank draws the same global batch, keeps its slice."""
+        idx = torch.randint(n, (self.config.batch_size,), generator=g)
+        rank, world = self.shard
+        return idx if world == 1 else idx.chunk(world)[rank]
+
     def evaluate(self, split: str) -> dict[str, float]:
         """Held-out metrics of the current weights on ``split`` (valid or test)."""
         x = getattr(self.data, split)
@@ -106,35 +127,63 @@ class Trainer:
         return evaluate(self.model, x, cond)
 
 
-def train_kind(kind: str, data: str | None = None, config: dict[str, Any] | None = None,
+def train_kind(kind: str, data: str | Dataset | None = None, config: dict[str, Any] | None = None,
                train: TrainConfig | None = None, recipe: str = "",
-               callbacks: dict[str, list[Callback]] | None = None) -> tuple[ARModel, CheckpointMeta]:
+               callbacks: dict[str, list[Callback]] | None = None, *,
+               resume: tuple[ARModel, CheckpointMeta] | None = None,
+               setup: Callable[[Trainer], None] | None = None) -> tuple[ARModel, CheckpointMeta]:
     """Build a model of ``kind``, train it on ``data`` and return it with checkpoint metadata.
 
     The metadata holds the test-split metrics, the valid curve, the split indices and the recipe.
+    ``data`` may be a ``Dataset`` (e.g. a person's own folder of images). ``resume`` continues a
+    checkpoint's run (its weights, curves and step count; Adam's moments start afresh). ``setup``
+    sees the trainer before it runs (the studio keeps it to pause or stop it; DDP shards it).
     """
     mk = get_kind(kind)
-    ds = get_dataset(data or mk.default_data)
-    model = mk.build({**ds.model_config(), **(config or {})})
+    ds = data if isinstance(data, Dataset) else get_dataset(data or mk.default_data)
     if train is None:
         train = TrainConfig(**mk.train_defaults)
+    if resume is not None:
+        model, old = resume
+        if old.kind != kind:
+            raise ValueError(f"cannot resume a {old.kind} checkpoint as a {kind} run")
+        done = int(old.extra.get("train_state", {}).get("step", old.extra.get("train", {}).get("steps", 0)))
+        if done >= train.steps:
+            raise ValueError(f"the checkpoint has already trained for {done} steps; ask for more than {done} steps")
+    else:
+        model, done = mk.build({**ds.model_config(), **(config or {})}), 0
     trainer = Trainer(model, ds, train)
+    if resume is not None:
+        trainer.start_step = done
+        for key, values in resume[1].history.items():
+            trainer.history[key] = list(values)
     for event, fns in (callbacks or {}).items():
         for fn in fns:
             trainer.add_callback(event, fn)
+    if setup is not None:
+        setup(trainer)
     t0 = time.perf_counter()
     trainer.run()
-    seconds = time.perf_counter() - t0
-    test = trainer.evaluate("test")
-    valid = trainer.evaluate("valid")
-    metrics = {"test_nats": test["nats"], "test_bits_per_dim": test["bits_per_dim"],
-               "valid_nats": valid["nats"], "valid_bits_per_dim": valid["bits_per_dim"]}
+    meta = checkpoint_meta(trainer, kind, recipe, time.perf_counter() - t0)
+    return model.cpu(), meta
+
+
+def checkpoint_meta(trainer: Trainer, kind: str, recipe: str = "", seconds: float = 0.0,
+                    split_metrics: bool = True) -> CheckpointMeta:
+    """Checkpoint metadata of the trainer's model as it is now: metrics, curves, data, where the run got to."""
+    model, ds, train = trainer.model, trainer.data, trainer.config
+    metrics: dict[str, float] = {}
+    if split_metrics:
+        test, valid = trainer.evaluate("test"), trainer.evaluate("valid")
+        metrics = {"test_nats": test["nats"], "test_bits_per_dim": test["bits_per_dim"],
+                   "valid_nats": valid["nats"], "valid_bits_per_dim": valid["bits_per_dim"]}
     hist = trainer.history
     every = max(1, len(hist["step"]) // 200)  # keep the stored curve small
     history = {"step": hist["step"][::every], "train_nats": hist["train_nats"][::every],
                "eval_step": hist["eval_step"], "valid_nats": hist["valid_nats"]}
-    meta = CheckpointMeta(kind=kind, config=model.spec.config, data=ds.meta(), metrics=metrics, history=history,
+    state = {"step": trainer.step or trainer.start_step, "steps": train.steps,
+             "completed": (trainer.step or trainer.start_step) >= train.steps}
+    return CheckpointMeta(kind=kind, config=model.spec.config, data=ds.meta(), metrics=metrics, history=history,
                           recipe=recipe, extra={"train": asdict(train), "train_seconds": round(seconds, 1),
                                                 "parameters": model.num_parameters(),
-                                                "modality": mk.modality})
-    return model.cpu(), meta
+                                                "modality": get_kind(kind).modality, "train_state": state})

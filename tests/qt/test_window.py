@@ -165,7 +165,7 @@ def test_export_png_writes_a_file_pillow_opens(studio, wait_finished, checkpoint
     with Image.open(out) as im:
         assert im.format == "PNG"
         assert im.size == (1 + 2 * (8 * 8 + 1), 1 + 2 * (8 * 8 + 1))
-        assert im.text.get("checkpoint") == "nade-tiny"
+        assert im.text.get("arstudio:checkpoint") == "nade-tiny"  # the replay recipe (core/replay.py)
 
 
 def test_export_to_an_unwritable_path_shows_an_error(studio, wait_finished, checkpoints, tmp_path):

@@ -17,3 +17,8 @@ def rgb(hex_colour: str) -> tuple[int, int, int]:
     """'#rrggbb' -> (r, g, b)."""
     h = hex_colour.lstrip("#")
     return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
+
+# The pixel panel's tools (dependency overlay, likelihood view)
+INFLUENCE = "#3fd0dc"  # an earlier pixel that the outlined pixel depends on (alpha: how much)
+BLIND = "#ff4fd8"  # an earlier pixel the outlined pixel cannot see (a blind spot)
+GIVEN = "#7ee787"  # the line below the rows kept by "complete from here"

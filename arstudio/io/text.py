@@ -1,0 +1,148 @@
+"""Text export and text checkpoints: a run's text with per-token log-probabilities (JSON) or plain text.
+
+The JSON holds the whole text, the prompt, and one entry per token (id, text, log p in nats,
+whether it was given: prompt or forced), plus how it was made. Both formats are written
+atomically (``arstudio.io.atomic.atomic_write``), so a failed export leaves nothing half-written.
+
+``open_checkpoint`` opens what the command line and the studio accept as a CHECKPOINT: an arstudio
+``.safetensors`` file or a Hugging Face GPT-2 folder; text models get their tokens' display labels.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from arstudio.core.spec import ModelSpec
+from arstudio.io.atomic import atomic_write
+from arstudio.io.errors import ExportError
+from arstudio.io.export import register_exporter
+
+if TYPE_CHECKING:
+    import torch
+
+FORMAT = "arstudio-text/1"
+
+
+@dataclass
+class TokenRecord:
+    """One token of an exported text."""
+
+    id: int
+    text: str
+    log_prob: float  # nats; NaN when unknown
+    given: bool = False  # part of the prompt, or forced by a click
+
+
+@dataclass
+class TextExport:
+    """A generated (or scored) text with its tokens and how it was made."""
+
+    text: str
+    tokens: list[TokenRecord]
+    prompt: str = ""
+    info: dict[str, Any] = field(default_factory=dict)  # checkpoint, seed, policy ...
+
+    @property
+    def log_prob(self) -> float:
+        """Sum of the tokens' log-probabilities in nats (over the known ones)."""
+        return float(sum(t.log_prob for t in self.tokens if not math.isnan(t.log_prob)))
+
+    def to_json(self) -> str:
+        """The JSON document (NaN written as null)."""
+        toks = [{**asdict(t), "log_prob": None if math.isnan(t.log_prob) else t.log_prob} for t in self.tokens]
+        doc = {"format": FORMAT, "text": self.text, "prompt": self.prompt, "log_prob": self.log_prob,
+               "tokens": toks, "info": self.info}
+        return json.dumps(doc, ensure_ascii=False, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str) -> "TextExport":
+        """Parse a document written by ``to_json``; ValueError when it is not one."""
+        try:
+            doc = json.loads(text)
+            if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+                raise ValueError("not an arstudio text export")
+            toks = [TokenRecord(int(t["id"]), str(t["text"]),
+                                float("nan") if t["log_prob"] is None else float(t["log_prob"]),
+                                bool(t.get("given", False))) for t in doc["tokens"]]
+            return cls(str(doc["text"]), toks, str(doc.get("prompt", "")), dict(doc.get("info", {})))
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+            raise ValueError(f"not an arstudio text export ({e})") from None
+
+
+def write_text_json(path: str | os.PathLike, export: TextExport) -> Path:
+    """Write ``export`` as JSON, atomically."""
+    blob = export.to_json().encode("utf-8")
+    return atomic_write(path, lambda f: f.write(blob))
+
+
+def read_text_json(path: str | os.PathLike) -> TextExport:
+    """Read a JSON text export."""
+    try:
+        return TextExport.from_json(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path}: cannot be read ({e})") from None
+
+
+def write_plain_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` as UTF-8, atomically."""
+    blob = text.encode("utf-8")
+    return atomic_write(path, lambda f: f.write(blob))
+
+
+def write_text(path: str | os.PathLike, export: TextExport) -> Path:
+    """Write JSON for a ``.json`` path, else the plain text."""
+    if Path(path).suffix.lower() == ".json":
+        return write_text_json(path, export)
+    if Path(path).suffix.lower() not in (".txt", ".text", ".md", ""):
+        raise ExportError(f"{path}: text is written as .txt (plain) or .json (with per-token log-probabilities)")
+    return write_plain_text(path, export.text)
+
+
+@register_exporter("text", (".txt", ".json"))
+def _write_samples(path: Path, spec: ModelSpec, x: np.ndarray, text: dict[str, str]) -> Path:
+    """Samples [B, T] of token ids (NaN: not written) as text: the first sample, or JSON of it (no log p)."""
+    from arstudio.data.tokenizers import tokenizer_from_config
+
+    tok = tokenizer_from_config(spec.config.get("tokenizer"))
+    row = np.asarray(x, dtype=np.float64).reshape(len(x), -1)[0]
+    ids = [int(v) for v in row[~np.isnan(row)]]
+    toks = [TokenRecord(i, tok.token_str(i), float("nan")) for i in ids]
+    return write_text(path, TextExport(tok.decode(ids), toks, "", dict(text)))
+
+
+def open_checkpoint(path: str | os.PathLike, device: "str | torch.device" = "cpu") -> tuple[Any, Any]:
+    """(model, meta) of an arstudio checkpoint file or a Hugging Face GPT-2 folder.
+
+    A text model that records its tokenizer gets the tokens as display labels, so that every
+    distribution it gives names its tokens. Errors are ``CheckpointError`` with one line.
+    """
+    from arstudio.core.checkpoint import CheckpointError, load_checkpoint
+    from arstudio.models.gpt2_import import is_gpt2_folder, load_gpt2
+
+    p = Path(path)
+    if p.is_dir():
+        if not is_gpt2_folder(p):
+            raise CheckpointError(f"{p}: is a folder without config.json: neither a .safetensors checkpoint nor "
+                                  "a Hugging Face GPT-2 folder (config.json, model.safetensors, tokenizer files)")
+        model, meta = load_gpt2(p, device=device)
+    else:
+        model, meta = load_checkpoint(p, device)
+    tok_config = model.spec.config.get("tokenizer")
+    if tok_config is not None and hasattr(model, "set_labels"):
+        from arstudio.data.tokenizers import TokenizerError, tokenizer_from_config
+
+        try:
+            tok = tokenizer_from_config(tok_config)
+            labels = list(tok.labels())[: model.spec.values.n]
+            labels += [f"<{i}>" for i in range(len(labels), model.spec.values.n)]
+            model.set_labels(labels)
+        except TokenizerError as e:
+            raise CheckpointError(f"{p}: its tokenizer cannot be read ({e})") from None
+    return model, meta

@@ -1,0 +1,109 @@
+"""The studio's side of replayable exports: the recipe of the current run, and replaying a file step by step.
+
+What a recipe is and how it regenerates a file lives in ``arstudio.core.replay`` (shared with the
+command line's ``sample`` and ``replay``); this module only maps a run of the studio to a recipe
+and a recipe back to a (paused) run of the studio.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+import arstudio
+from arstudio.core.replay import Recipe, find_checkpoint, read_recipe, recipe_for_run
+from arstudio.qt.messages import ModelInfo
+from arstudio.qt.record import RunRecord
+from arstudio.qt.session import RunSession, RunSettings
+
+
+def export_recipe(model: ModelInfo, record: RunRecord) -> Recipe:
+    """The recipe of ``record``'s run: what made it (not what the controls show now)."""
+    req = record.info.request
+    if hasattr(req, "resolved"):  # kept places of a completion become a prefix and forced steps
+        req = req.resolved(record.order)
+    cond = getattr(req, "cond", None)
+    steps = None if record.filled >= record.length else record.filled
+    return recipe_for_run(model.path, kind=model.meta.kind, modality=model.spec.layout.modality, seed=req.seed,
+                          batch=req.batch, policy=req.policy, ordering=req.ordering, steps=steps,
+                          prefix=req.prefix, forced=req.forced,
+                          cond=None if cond is None else np.asarray(cond).astype(int).tolist(),
+                          software=f"arstudio {arstudio.__version__}")
+
+
+def label_for(cond: object, batch: int, classes: int) -> int | None:
+    """The studio's label setting that gives the labels ``cond`` ([B] or one int): a label, -1 for each in turn."""
+    labels = np.broadcast_to(np.asarray(cond, dtype=np.int64), (batch,))
+    if (labels == labels[0]).all():
+        return int(labels[0])
+    if classes and np.array_equal(labels, np.arange(batch) % classes):
+        return -1
+    return None
+
+
+@dataclass(frozen=True)
+class PendingReplay:
+    """A replay waiting for its checkpoint to load."""
+
+    file: Path
+    checkpoint: Path
+    recipe: Recipe
+
+
+class ReplayOpener(QObject):
+    """Opens an exported file in the studio: loads its checkpoint, sets its settings, starts a paused run.
+
+    The run then steps (Right) or plays (Space) through exactly what made the file: the same seed,
+    policy, ordering, kept prefix and forced values.
+    """
+
+    replay_ready = Signal(str)  # a one-line description of what is ready to step through
+    replay_failed = Signal(str)  # a one-line reason
+
+    def __init__(self, session: RunSession, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.pending: PendingReplay | None = None
+        session.checkpoint_loaded.connect(self._on_loaded)
+        session.checkpoint_failed.connect(lambda _msg: setattr(self, "pending", None))
+
+    def open(self, file: str | Path, extra: list[Path] | None = None) -> bool:
+        """Read ``file``'s recipe and load its checkpoint; False (and ``replay_failed``) when it cannot."""
+        try:
+            recipe = read_recipe(file)
+            if recipe.cond is not None and not hasattr(self.session, "set_label"):
+                raise ValueError(f"{file}: was made with a condition; the studio cannot set one (use `arstudio replay`)")
+            path = find_checkpoint(recipe, extra=extra)
+        except Exception as e:  # ReplayError, CheckpointError, ExportError: one line, never a crash
+            self.replay_failed.emit(str(e) or type(e).__name__)
+            return False
+        self.pending = PendingReplay(Path(file), path, recipe)
+        self.session.load(path)
+        return True
+
+    def _on_loaded(self, info: ModelInfo) -> None:
+        pending, self.pending = self.pending, None
+        if pending is None:
+            return
+        r = pending.recipe
+        if r.ordering >= info.num_orderings:
+            self.replay_failed.emit(f"{pending.file}: follows ordering {r.ordering}, but {info.name} has "
+                                    f"{info.num_orderings}")
+            return
+        if r.cond is not None or hasattr(self.session, "set_label"):
+            label = None if r.cond is None else label_for(r.cond, r.batch, int(info.spec.cond.get("classes", 0) or 0))
+            if r.cond is not None and label is None:
+                self.replay_failed.emit(f"{pending.file}: its labels {r.cond} are not one the studio can set "
+                                        "(use `arstudio replay`)")
+                return
+            self.session.set_label(label)  # type: ignore[attr-defined]
+        self.session.set_settings(RunSettings(r.batch, r.seed, r.policy, r.ordering))
+        prefix = None if r.prefix is None else np.asarray(r.prefix, dtype=np.float64)
+        forced = {t: np.asarray(v, dtype=np.float64) for t, v in r.forced.items()}
+        self.session.start(paused=True, prefix=prefix, forced=forced)
+        took = "all steps" if r.steps is None else f"{r.steps} steps"
+        self.replay_ready.emit(f"Replaying {pending.file.name}: {info.name}, seed {r.seed}, {r.batch} samples, "
+                               f"{took}. Press Right to step, Space to play.")

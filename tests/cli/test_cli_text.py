@@ -1,0 +1,125 @@
+"""`arstudio sample --prompt` and `arstudio eval --text` on a tiny trained GPT and on a tiny random GPT-2 folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from arstudio.cli import main
+from arstudio.core import generate
+from arstudio.core.policy import SamplingPolicy
+from arstudio.data.text import score_text
+from arstudio.data.tokenizers import tokenizer_from_config
+from arstudio.io.text import open_checkpoint, read_text_json
+
+TEXT = "def f(x):\n    return x + 1\n"
+
+
+@pytest.fixture(scope="module")
+def tiny_gpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A one-layer GPT over characters, trained for 3 steps through the CLI."""
+    out = tmp_path_factory.mktemp("gpt") / "gpt.safetensors"
+    assert main(["train", "gpt", "--data", "pydoc-chars", "--steps", "3", "--batch-size", "2", "--config", "n_layer=1",
+                 "--config", "n_embd=16", "--config", "n_head=2", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def gpt2_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random GPT-2 saved by transformers, with a byte-level BPE tokenizer beside it."""
+    transformers = pytest.importorskip("transformers")
+    tokenizers = pytest.importorskip("tokenizers")
+    d = tmp_path_factory.mktemp("gpt2")
+    bpe = tokenizers.ByteLevelBPETokenizer()
+    bpe.train_from_iterator([TEXT, "the quick brown fox\n"] * 10, vocab_size=300, show_progress=False,
+                            special_tokens=["<|endoftext|>"])
+    bpe.save_model(str(d))
+    eot = bpe.token_to_id("<|endoftext|>")
+    cfg = transformers.GPT2Config(vocab_size=bpe.get_vocab_size(), n_positions=32, n_embd=16, n_layer=2, n_head=2,
+                                  bos_token_id=eot, eos_token_id=eot)
+    torch.manual_seed(0)
+    transformers.GPT2LMHeadModel(cfg).save_pretrained(str(d))
+    return d
+
+
+def _sample_and_check(cli, ckpt: Path, tmp_path: Path, prompt: str) -> None:
+    out = tmp_path / "out.json"
+    rc, stdout, err = cli("sample", ckpt, "--prompt", prompt, "--tokens", 6, "--out", out, "--temperature", 0)
+    assert rc == 0, err
+    doc = read_text_json(out)
+    model, _ = open_checkpoint(ckpt)
+    tok = tokenizer_from_config(model.spec.config["tokenizer"])
+    ids = tok.encode(prompt)
+    steps = list(generate(model, steps=len(ids) + 6, prefix=torch.tensor([ids]), policy=SamplingPolicy(0.0)))
+    assert [t.id for t in doc.tokens] == [int(s.value[0]) for s in steps]
+    assert [t.given for t in doc.tokens] == [True] * len(ids) + [False] * 6
+    assert doc.text.startswith(prompt) and doc.prompt == prompt
+    txt = tmp_path / "out.txt"
+    assert cli("sample", ckpt, "--prompt", prompt, "--tokens", 6, "--out", txt, "--temperature", 0)[0] == 0
+    assert txt.read_text(encoding="utf-8") == doc.text
+
+
+def _eval_and_check(cli, ckpt: Path, tmp_path: Path) -> None:
+    f = tmp_path / "t.txt"
+    f.write_text(TEXT * 3, encoding="utf-8")
+    rc, out, err = cli("eval", ckpt, "--text", f, "--json")
+    assert rc == 0, err
+    row = json.loads(out)
+    model, _ = open_checkpoint(ckpt)
+    want = score_text(model, tokenizer_from_config(model.spec.config["tokenizer"]), TEXT * 3)
+    assert row["bits_per_byte"] == pytest.approx(want["bits_per_byte"], rel=1e-6)
+    assert row["bits_per_token"] == pytest.approx(want["bits_per_token"], rel=1e-6)
+    assert row["bytes"] == len((TEXT * 3).encode()) and row["tokens"] == len(want["ids"])
+    rc, out, _ = cli("eval", ckpt, "--text", f)
+    assert rc == 0 and "bits/byte" in out and "bits/token" in out
+
+
+def test_sample_prompt_on_a_trained_gpt(cli, tiny_gpt, tmp_path):
+    _sample_and_check(cli, tiny_gpt, tmp_path, "def f(x):")
+
+
+def test_eval_text_on_a_trained_gpt(cli, tiny_gpt, tmp_path):
+    _eval_and_check(cli, tiny_gpt, tmp_path)
+
+
+def test_sample_prompt_on_a_gpt2_folder(cli, gpt2_folder, tmp_path):
+    _sample_and_check(cli, gpt2_folder, tmp_path, "def f(x):")
+
+
+def test_eval_text_on_a_gpt2_folder(cli, gpt2_folder, tmp_path):
+    _eval_and_check(cli, gpt2_folder, tmp_path)
+
+
+def test_bad_text_input_is_one_line(cli, tiny_gpt, gpt2_folder, tmp_path, one_error_line):
+    out = tmp_path / "o.txt"
+    line = one_error_line(*cli("sample", tiny_gpt, "--prompt", "naïve ☃", "--out", out)[::2])
+    assert "outside this model's vocabulary" in line
+    line = one_error_line(*cli("sample", tiny_gpt, "--prompt", "x" * 300, "--tokens", 10, "--out", out)[::2])
+    assert "context" in line
+    assert cli("sample", tiny_gpt, "--prompt", "", "--tokens", 4, "--out", out)[0] == 0  # empty: from BOS
+    line = one_error_line(*cli("sample", tiny_gpt, "--prompt", "a", "--out", tmp_path / "o.png")[::2])
+    assert ".txt" in line
+    line = one_error_line(*cli("eval", tiny_gpt, "--text", tmp_path / "missing.txt")[::2])
+    assert "missing.txt" in line
+    # GPT-2 folders with missing or mismatched files
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(gpt2_folder, broken)
+    (broken / "merges.txt").unlink()
+    line = one_error_line(*cli("sample", broken, "--prompt", "a", "--out", out)[::2])
+    assert "merges.txt" in line
+    (broken / "model.safetensors").unlink()
+    line = one_error_line(*cli("eval", broken, "--text", tmp_path / "x.txt")[::2])
+    assert "model.safetensors" in line
+    cfg = json.loads((gpt2_folder / "config.json").read_text())
+    mism = tmp_path / "mismatched"
+    shutil.copytree(gpt2_folder, mism)
+    (mism / "config.json").write_text(json.dumps({**cfg, "n_embd": 32}))
+    line = one_error_line(*cli("sample", mism, "--prompt", "a", "--out", out)[::2])
+    assert "does not match config.json" in line
+    line = one_error_line(*cli("eval", gpt2_folder)[::2])
+    assert "--text" in line
