@@ -15,7 +15,8 @@ from typing import Any
 
 import torch
 
-from arstudio.core.protocol import ARModel
+from arstudio.core.dists import Categorical
+from arstudio.core.protocol import ARModel, Cursor
 from arstudio.core.spec import Layout, ModelSpec, ValueSpace
 
 
@@ -65,3 +66,48 @@ class TextModel(ARModel):
             raise ValueError(f"token ids must lie in 0..{self.vocab_size - 1}; got {int(x.min())}..{int(x.max())}")
         bos = torch.full((x.shape[0], 1), self.bos, dtype=torch.long, device=x.device)
         return torch.cat([bos, x[:, :-1]], dim=1)
+
+
+class TokenCursor(Cursor):
+    """Base of the text cursors: feeds BOS, then each pushed token, keeping the current logits.
+
+    Subclasses implement ``_feed(idx)``: run ids [B, n] through the model from the cached state
+    and set ``self.logits`` (B, V) to the prediction after the last of them.
+    """
+
+    model: TextModel
+
+    def __init__(self, model: TextModel, batch: int, cond: Any = None) -> None:
+        super().__init__(model, batch, cond)
+        self.logits = torch.empty(0)
+
+    def _feed(self, idx: torch.Tensor) -> None:
+        raise NotImplementedError
+
+    def _start(self) -> None:
+        """Feed BOS, giving step 0's distribution (call at the end of a subclass's __init__)."""
+        self._feed(torch.full((self.batch, 1), self.model.bos, dtype=torch.long, device=self.model.device))
+
+    def dist(self) -> Categorical:
+        return Categorical(self.logits, self.model.labels)
+
+    def _update(self, x_t: torch.Tensor) -> None:
+        if self.t + 1 < self.layout.length:  # the last step needs no further prediction
+            self._feed(x_t.long()[:, None])
+
+    def prefill(self, prefix: torch.Tensor) -> None:
+        """Push a prompt [B, n] (or [n]) in one call of the network over its tokens."""
+        prefix = torch.as_tensor(prefix, device=self.x.device).long()
+        if prefix.ndim == 1:
+            prefix = prefix.expand(self.batch, -1)
+        n = prefix.shape[1]
+        if n == 0:
+            return
+        self.model.check_length(self.t + n, "the prompt plus what was already written")
+        if int(prefix.min()) < 0 or int(prefix.max()) >= self.model.vocab_size:
+            raise ValueError(f"token ids must lie in 0..{self.model.vocab_size - 1}")
+        feed = prefix if self.t + n < self.layout.length else prefix[:, :-1]
+        if feed.shape[1]:
+            self._feed(feed)
+        self.x[:, self.t:self.t + n] = prefix
+        self.t += n

@@ -22,9 +22,8 @@ import torch
 from torch import nn
 
 from arstudio.core.dists import Categorical
-from arstudio.core.protocol import Cursor
 from arstudio.core.registry import register
-from arstudio.models._text import TextModel, text_spec
+from arstudio.models._text import TextModel, TokenCursor, text_spec
 
 
 @register("char_rnn", modality="text", title="Char-RNN (LSTM over characters)", default_data="pydoc-chars",
@@ -65,7 +64,7 @@ class CharRNN(TextModel):
         return CharRNNCursor(self, batch, cond)
 
 
-class CharRNNCursor(Cursor):
+class CharRNNCursor(TokenCursor):
     """Keeps the LSTM state (h, c) of every layer and the logits of the current step."""
 
     model: CharRNN
@@ -73,39 +72,14 @@ class CharRNNCursor(Cursor):
     def __init__(self, model: CharRNN, batch: int, cond: Any = None) -> None:
         super().__init__(model, batch, cond)
         self.state: tuple[torch.Tensor, torch.Tensor] | None = None  # zeros, as nn.LSTM starts
-        self.logits = torch.empty(0)
-        self._feed(torch.full((batch, 1), model.bos, dtype=torch.long, device=model.device))
+        self._start()
 
     @torch.no_grad()
     def _feed(self, idx: torch.Tensor) -> None:
         logits, self.state = self.model(idx, self.state)  # (B, T, V)
         self.logits = logits[:, -1]  # (B, V)
 
-    def dist(self) -> Categorical:
-        return Categorical(self.logits, self.model.labels)
-
-    def _update(self, x_t: torch.Tensor) -> None:
-        if self.t + 1 < self.layout.length:
-            self._feed(x_t.long()[:, None])
-
     def _select(self, rows: torch.Tensor) -> None:
         assert self.state is not None
         self.state = (self.state[0][:, rows], self.state[1][:, rows])
         self.logits = self.logits[rows]
-
-    def prefill(self, prefix: torch.Tensor) -> None:
-        """Push a prompt [B, n] (or [n]) through the LSTM in one call."""
-        prefix = torch.as_tensor(prefix, device=self.x.device).long()
-        if prefix.ndim == 1:
-            prefix = prefix.expand(self.batch, -1)
-        n = prefix.shape[1]
-        if n == 0:
-            return
-        self.model.check_length(self.t + n, "the prompt plus what was already written")
-        if int(prefix.min()) < 0 or int(prefix.max()) >= self.model.vocab_size:
-            raise ValueError(f"token ids must lie in 0..{self.model.vocab_size - 1}")
-        feed = prefix if self.t + n < self.layout.length else prefix[:, :-1]
-        if feed.shape[1]:
-            self._feed(feed)
-        self.x[:, self.t:self.t + n] = prefix
-        self.t += n

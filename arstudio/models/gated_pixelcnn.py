@@ -34,13 +34,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from arstudio.core.dists import Categorical
-from arstudio.core.protocol import ARModel, Cursor
+from arstudio.core.protocol import Cursor
 from arstudio.core.registry import register
-from arstudio.models._image import image_spec
-from arstudio.models.pixelcnn import check_image_config
+from arstudio.models._image import GreyImageModel, check_image_config, image_spec
 from arstudio.models.pixelcnn_cache import GatedPixelCNNCursor
-from arstudio.nn.masked_conv import HorizontalConv2d, VerticalConv2d, encode_pixels, shift_down
+from arstudio.nn.masked_conv import HorizontalConv2d, VerticalConv2d, shift_down
 from arstudio.nn.masked_conv import gated_activation as gate
 
 
@@ -84,7 +82,7 @@ class GatedLayer(nn.Module):
           tiny_config={"shape": [1, 5, 5], "values": "categorical", "levels": 4, "channels": 8, "layers": 2,
                        "kernel": 3, "first_kernel": 3, "head": 8, "classes": 36},
           train_defaults={"steps": 5000, "batch_size": 64, "lr": 2e-3})
-class GatedPixelCNN(ARModel):
+class GatedPixelCNN(GreyImageModel):
     """Gated PixelCNN over one grey channel, p(x | c) when ``classes`` > 0."""
 
     def __init__(self, shape: list[int], values: str = "categorical", levels: int = 8, channels: int = 48,
@@ -104,27 +102,12 @@ class GatedPixelCNN(ARModel):
         self.head1 = nn.Conv2d(channels, head, 1)
         self.head2 = nn.Conv2d(head, self.n_values, 1)
 
-    @property
-    def image_shape(self) -> tuple[int, int, int]:
-        """(C, H, W)."""
-        c, h, w = self.spec.layout.shape
-        return c, h, w
-
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Flat data [B, D] -> the float input of both stacks [B, 1, H, W]."""
-        return encode_pixels(x, self.n_values).view(-1, *self.image_shape)
-
     def logits_map(self, u: torch.Tensor, cond: Any = None) -> torch.Tensor:
         """Logits of every grey level at every pixel, [B, L, H, W], from the encoded input u."""
         v = h = u
         for layer in self.layers:
             v, h = layer(v, h, layer.class_term(cond, u.shape[0], u))
         return self.head2(F.relu(self.head1(F.relu(h))))
-
-    def dists(self, x: torch.Tensor, cond: Any = None) -> Categorical:
-        logits = self.logits_map(self.encode(x), cond)
-        b, n = logits.shape[:2]
-        return Categorical(logits.permute(0, 2, 3, 1).reshape(b, -1, n))  # (B, D, L) in raster order
 
     def start(self, batch: int, cond: Any = None) -> Cursor:
         return GatedPixelCNNCursor(self, batch, cond)

@@ -31,9 +31,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from arstudio.core.dists import Categorical
-from arstudio.core.protocol import Cursor
 from arstudio.core.registry import register
-from arstudio.models._text import TextModel, text_spec
+from arstudio.models._text import TextModel, TokenCursor, text_spec
 from arstudio.nn.attention import CausalSelfAttention, KVCache
 
 
@@ -153,7 +152,7 @@ class GPT(TextModel):
         return GPTCursor(self, batch, cond, record_attention)
 
 
-class GPTCursor(Cursor):
+class GPTCursor(TokenCursor):
     """KV-cache decoding: feeds BOS, then each pushed token, one position at a time.
 
     ``last_attention`` holds, per layer, the weights (B, nh, t+1) of the query that produced the
@@ -166,9 +165,8 @@ class GPTCursor(Cursor):
         super().__init__(model, batch, cond)
         self.record_attention = record_attention  # the attention view needs them; plain decoding does not
         self.cache = model.new_cache(batch)
-        self.logits = torch.empty(0)
         self.attention: list[torch.Tensor] = []
-        self._feed(torch.full((batch, 1), model.bos, dtype=torch.long, device=model.device))
+        self._start()
 
     @torch.no_grad()
     def _feed(self, idx: torch.Tensor) -> None:
@@ -176,34 +174,10 @@ class GPTCursor(Cursor):
         self.logits = logits[:, -1]  # (B, V)
         self.attention = [w[:, :, -1] for w in weights]  # n_layer x (B, nh, t0+T)
 
-    def dist(self) -> Categorical:
-        return Categorical(self.logits, self.model.labels)
-
-    def _update(self, x_t: torch.Tensor) -> None:
-        if self.t + 1 < self.layout.length:  # the last step needs no further prediction
-            self._feed(x_t.long()[:, None])
-
     def _select(self, rows: torch.Tensor) -> None:
         self.cache.select(rows)
         self.logits = self.logits[rows]
         self.attention = [a[rows] for a in self.attention]
-
-    def prefill(self, prefix: torch.Tensor) -> None:
-        """Push a prompt [B, n] (or [n]) in one forward pass over its tokens."""
-        prefix = torch.as_tensor(prefix, device=self.x.device).long()
-        if prefix.ndim == 1:
-            prefix = prefix.expand(self.batch, -1)
-        n = prefix.shape[1]
-        if n == 0:
-            return
-        self.model.check_length(self.t + n, "the prompt plus what was already written")
-        if int(prefix.min()) < 0 or int(prefix.max()) >= self.model.vocab_size:
-            raise ValueError(f"token ids must lie in 0..{self.model.vocab_size - 1}")
-        feed = prefix if self.t + n < self.layout.length else prefix[:, :-1]
-        if feed.shape[1]:
-            self._feed(feed)
-        self.x[:, self.t:self.t + n] = prefix
-        self.t += n
 
     @property
     def last_attention(self) -> list[np.ndarray]:

@@ -28,24 +28,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from arstudio.core.dists import Categorical
-from arstudio.core.protocol import ARModel, Cursor
+from arstudio.core.protocol import Cursor
 from arstudio.core.registry import register
-from arstudio.models._image import image_spec
+from arstudio.models._image import GreyImageModel, check_image_config, image_spec
 from arstudio.models.pixelcnn_cache import PixelCNNCursor
-from arstudio.nn.masked_conv import MaskedConv2d, encode_pixels
-
-
-def check_image_config(kind: str, shape: list[int], values: str, levels: int) -> int:
-    """Validate a conv image model's data config; return the number of values per pixel."""
-    if len(shape) != 3 or shape[0] != 1:
-        raise ValueError(f"{kind} models one grey channel in raster order for now; got shape {list(shape)}")
-    if values not in ("binary", "categorical"):
-        raise ValueError(f"{kind} models discrete pixels; data with {values!r} values need another model")
-    n = 2 if values == "binary" else int(levels)
-    if n < 2:
-        raise ValueError(f"{kind} needs at least two grey levels, got {n}")
-    return n
+from arstudio.nn.masked_conv import MaskedConv2d
 
 
 class ResidualBlock(nn.Module):
@@ -69,7 +56,7 @@ class ResidualBlock(nn.Module):
           tiny_config={"shape": [1, 5, 5], "values": "categorical", "levels": 4, "channels": 8, "layers": 2,
                        "kernel": 3, "first_kernel": 3, "head": 8},
           train_defaults={"steps": 5000, "batch_size": 64, "lr": 2e-3})
-class PixelCNN(ARModel):
+class PixelCNN(GreyImageModel):
     """PixelCNN over one grey channel: mask-A conv, ``layers`` mask-B residual blocks, a 1x1 head."""
 
     def __init__(self, shape: list[int], values: str = "categorical", levels: int = 8, channels: int = 64,
@@ -85,27 +72,12 @@ class PixelCNN(ARModel):
         self.head1 = nn.Conv2d(channels, head, 1)
         self.head2 = nn.Conv2d(head, self.n_values, 1)
 
-    @property
-    def image_shape(self) -> tuple[int, int, int]:
-        """(C, H, W)."""
-        c, h, w = self.spec.layout.shape
-        return c, h, w
-
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Flat data [B, D] -> the first conv's float input [B, 1, H, W]."""
-        return encode_pixels(x, self.n_values).view(-1, *self.image_shape)
-
     def logits_map(self, u: torch.Tensor, cond: Any = None) -> torch.Tensor:
         """Logits of every grey level at every pixel, [B, L, H, W], from the encoded input u."""
         h = self.first(u)  # (B, 2h, H, W)
         for block in self.blocks:
             h = block(h)
         return self.head2(F.relu(self.head1(F.relu(h))))  # (B, L, H, W)
-
-    def dists(self, x: torch.Tensor, cond: Any = None) -> Categorical:
-        logits = self.logits_map(self.encode(x), cond)
-        b, n = logits.shape[:2]
-        return Categorical(logits.permute(0, 2, 3, 1).reshape(b, -1, n))  # (B, D, L) in raster order
 
     def start(self, batch: int, cond: Any = None) -> Cursor:
         return PixelCNNCursor(self, batch, cond)

@@ -33,10 +33,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from arstudio.core.dists import Categorical
-from arstudio.core.protocol import ARModel, Cursor
+from arstudio.core.protocol import Cursor
 from arstudio.core.registry import register
-from arstudio.models._image import image_spec
-from arstudio.models.pixelcnn import check_image_config
+from arstudio.models._image import GreyImageModel, check_image_config, image_spec
 from arstudio.models.pixelcnn_cache import ConvCache, pointwise
 from arstudio.nn.masked_conv import HorizontalConv2d, MaskedConv2d, encode_pixels
 
@@ -77,7 +76,7 @@ class RowLSTMLayer(nn.Module):
           tiny_config={"shape": [1, 4, 5], "values": "categorical", "levels": 4, "channels": 8, "layers": 2,
                        "kernel": 3, "first_kernel": 3, "head": 8},
           train_defaults={"steps": 1500, "batch_size": 64, "lr": 2e-3, "eval_every": 250})
-class PixelRNN(ARModel):
+class PixelRNN(GreyImageModel):
     """Row LSTM PixelRNN over one grey channel: mask-A conv, ``layers`` Row LSTM layers, a 1x1 head."""
 
     def __init__(self, shape: list[int], values: str = "categorical", levels: int = 17, channels: int = 64,
@@ -95,20 +94,11 @@ class PixelRNN(ARModel):
         self.head1 = nn.Conv2d(channels, head, 1)
         self.head2 = nn.Conv2d(head, self.n_values, 1)
 
-    @property
-    def image_shape(self) -> tuple[int, int, int]:
-        """(C, H, W)."""
-        c, h, w = self.spec.layout.shape
-        return c, h, w
-
-    def dists(self, x: torch.Tensor, cond: Any = None) -> Categorical:
-        u = encode_pixels(x, self.n_values).view(-1, *self.image_shape)  # (B, 1, H, W) in [-1, 1]
+    def logits_map(self, u: torch.Tensor, cond: Any = None) -> torch.Tensor:
         h = self.first(u)  # (B, 2h, H, W)
         for layer in self.layers:
             h = layer(h)
-        logits = self.head2(F.relu(self.head1(F.relu(h))))  # (B, L, H, W)
-        b, n = logits.shape[:2]
-        return Categorical(logits.permute(0, 2, 3, 1).reshape(b, -1, n))  # (B, D, L) in raster order
+        return self.head2(F.relu(self.head1(F.relu(h))))  # (B, L, H, W)
 
     def start(self, batch: int, cond: Any = None) -> "RowLSTMCursor":
         return RowLSTMCursor(self, batch, cond)

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pyqtgraph as pg
-import torch
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 

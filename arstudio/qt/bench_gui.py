@@ -232,15 +232,17 @@ def measure(checkpoint: str | None, seconds: float, batch: int, threads: int) ->
         head, live = compare_throughput(driver, model, batch, seconds, rounds)
         # Long runs: a 28x28 NADE (784 steps a run, random weights), so that the figure measures
         # what drawing costs sampling rather than the start-up of a new 64-step run every ~15 ms.
-        long_path = Path(tmp) / "nade-28x28.safetensors"
+        side = 12 if os.environ.get("ARSTUDIO_BENCH_QUICK") == "1" else 28  # quick: runs that fit a smoke run
+        long_len = side * side
+        long_path = Path(tmp) / f"nade-{side}x{side}.safetensors"
         from arstudio.core import registry
 
         torch.manual_seed(0)
-        long_model = registry.get("nade").build({"shape": [1, 28, 28], "hidden": 256}).eval()
+        long_model = registry.get("nade").build({"shape": [1, side, side], "hidden": 256}).eval()
         save_checkpoint(long_path, long_model, CheckpointMeta(kind="nade", config=long_model.spec.config))
         window.session.load(long_path)
         deadline = time.monotonic() + 30
-        while (window.session.model is None or window.session.model.spec.layout.length != 784) and time.monotonic() < deadline:
+        while (window.session.model is None or window.session.model.spec.layout.length != long_len) and time.monotonic() < deadline:
             app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
         window.controls.samples.setValue(batch)
         window.controls.set_rate(None)
@@ -265,9 +267,9 @@ def measure(checkpoint: str | None, seconds: float, batch: int, threads: int) ->
                 "device": describe(choose_device()), "checkpoint": label, "seconds": seconds, "rounds": rounds,
                 "platform": os.environ.get("QT_QPA_PLATFORM", "")}
     throughput = BenchResult(
-        name="studio_throughput", compares="sampling 784-step runs with the studio's window live and drawing vs generate() headless",
+        name="studio_throughput", compares=f"sampling {long_len}-step runs with the studio's window live and drawing vs generate() headless",
         ours=Figure("window live", long_live.rate, "steps/s"), baseline=Figure("headless", long_head.rate, "steps/s"),
-        settings={**settings, "length": 784, "checkpoint": "nade 28x28, random weights",
+        settings={**settings, "length": long_len, "checkpoint": f"nade {side}x{side}, random weights",
                   "steps_live": long_live.steps, "steps_headless": long_head.steps}, floor=THROUGHPUT_FLOOR,
         notes="steps over time inside runs, rounds alternating; the worker sends at most ~60 batches a second; "
               "the window redraws at most ~30 times a second, fewer when drawing is costly")

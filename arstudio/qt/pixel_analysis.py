@@ -9,8 +9,11 @@ one computation at a time and never draws a stale answer.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +28,26 @@ from arstudio.io.images import ImageError, load_for_model
 from arstudio.models.dependency import dependency_map
 from arstudio.train import scoring
 
+HELDOUT_ROWS = 64  # model rows (images x labels) scored between checks for shutdown
+_ORPHANS: list[tuple[QThread, QObject]] = []  # threads that did not stop in time: kept, never destroyed running
 RANDOM_TRIALS = 2  # random images whose maps join the sample's to tell "cannot see" from "happens to be 0"
+
+
+@contextmanager
+def no_cyclic_gc() -> Iterator[None]:
+    """Hold off Python's cyclic GC while the analysis thread computes.
+
+    A collection runs in the thread that happens to trigger it; one triggered here could finalize
+    Qt objects of the GUI thread (a closed window's widgets) in the wrong thread. The GUI thread
+    collects instead (``PixelAnalysis.load`` and ``shutdown``).
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 @dataclass(frozen=True)
@@ -124,6 +146,11 @@ class AnalysisWorker(QObject):
         self._heldout: dict[str, HeldoutResult] = {}
         self._lock = threading.Lock()
         self._newest = {"dependency": 0, "score": 0, "load": 0}
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        """Give up the work in progress at the next chance (called from the GUI thread on shutdown)."""
+        self._stopping.set()
 
     def want(self, kind: str, req_id: int) -> None:
         """Mark ``req_id`` as the newest request of ``kind`` (called from the GUI thread)."""
@@ -131,12 +158,18 @@ class AnalysisWorker(QObject):
             self._newest[kind] = max(self._newest[kind], req_id)
 
     def _stale(self, kind: str, req_id: int) -> bool:
+        if self._stopping.is_set():
+            return True
         with self._lock:
             return req_id < self._newest[kind]
 
     @Slot(str)
     def load(self, path: str) -> None:
         """Load the checkpoint the studio opened (a second copy, for this thread)."""
+        with no_cyclic_gc():
+            self._load(path)
+
+    def _load(self, path: str) -> None:
         try:
             self.model, self.meta = load_checkpoint(path, device=choose_device())
             self.path = path
@@ -155,6 +188,10 @@ class AnalysisWorker(QObject):
     @Slot(object)
     def dependency(self, req: DependencyRequest) -> None:
         """Compute one dependency map (skipped when a newer request is already waiting)."""
+        with no_cyclic_gc():
+            self._dependency(req)
+
+    def _dependency(self, req: DependencyRequest) -> None:
         if self._stale("dependency", req.req_id):
             return
         t0 = time.perf_counter()
@@ -188,6 +225,10 @@ class AnalysisWorker(QObject):
     @Slot(object)
     def score(self, req: ScoreRequest) -> None:
         """Per-pixel NLL and the anomaly score of one image; then the held-out scores, once per model."""
+        with no_cyclic_gc():
+            self._score(req)
+
+    def _score(self, req: ScoreRequest) -> None:
         if self._stale("score", req.req_id):
             return
         try:
@@ -208,6 +249,10 @@ class AnalysisWorker(QObject):
     @Slot(object)
     def load_image(self, req: LoadRequest) -> None:
         """Read and convert an image file; a bad file comes back as a message, never an exception."""
+        with no_cyclic_gc():
+            self._load_image(req)
+
+    def _load_image(self, req: LoadRequest) -> None:
         if self._stale("load", req.req_id):
             return
         try:
@@ -229,7 +274,14 @@ class AnalysisWorker(QObject):
             dims = self.model.layout.length
             try:
                 self.model.select_ordering(0)
-                scores = scoring.heldout_scores(self.model, self.meta)
+                x = scoring.heldout_images(self.model, self.meta)
+                parts = []
+                chunk = max(1, HELDOUT_ROWS // max(scoring.num_classes(self.model), 1))
+                for i in range(0, len(x), chunk):  # in chunks, so that shutdown need not wait long
+                    if self._stopping.is_set():
+                        return
+                    parts.append(scoring.image_score(self.model, x[i:i + chunk]))
+                scores = np.concatenate(parts)
                 note = f"{len(scores)} held-out images of {self.meta.data.get('name')}"
                 self._heldout[self.path] = HeldoutResult(self.path, scores, dims, note)
             except Exception as e:
@@ -255,6 +307,7 @@ class PixelAnalysis(QObject):
         super().__init__(parent)
         self._ids = {"dependency": 0, "score": 0, "load": 0}
         self.path = ""
+        self._loaded_path = ""
         self.ready = False
         self._thread = QThread()
         self._thread.setObjectName("arstudio-pixel-analysis")
@@ -273,13 +326,21 @@ class PixelAnalysis(QObject):
         self._thread.start()
 
     def load(self, path: str | Path) -> None:
-        """Load the studio's checkpoint into the analysis thread (earlier requests become stale)."""
+        """Use the studio's checkpoint from now on (earlier requests become stale).
+
+        The analysis thread loads its copy only when the first tool asks for something, so that a
+        studio whose tools are not used spends nothing on them.
+        """
         self.path, self.ready = str(path), False
-        for kind in self._ids:
-            self._next(kind)
-        self._load_requested.emit(self.path)
+        for kind in self._ids:  # what is queued for the previous model is stale now
+            self._ids[kind] += 1
+            self.worker.want(kind, self._ids[kind])
 
     def _next(self, kind: str) -> int:
+        if self._loaded_path != self.path and self.path:
+            gc.collect()  # here, in the GUI thread: see ``no_cyclic_gc``
+            self._loaded_path = self.path
+            self._load_requested.emit(self.path)  # queued before the request that follows
         self._ids[kind] += 1
         self.worker.want(kind, self._ids[kind])
         return self._ids[kind]
@@ -306,10 +367,12 @@ class PixelAnalysis(QObject):
 
     def shutdown(self, timeout_ms: int = 5000) -> bool:
         """Stop the analysis thread (after the computation in progress); True when it stopped in time."""
-        for kind in self._ids:
-            self._next(kind)
+        self.worker.stop()
         self._thread.quit()
-        return bool(self._thread.wait(timeout_ms))
+        stopped = bool(self._thread.wait(timeout_ms))
+        if not stopped:  # destroying a running QThread aborts; keep it until it ends with the process
+            _ORPHANS.append((self._thread, self.worker))
+        return stopped
 
     @Slot(str)
     def _on_loaded(self, path: str) -> None:

@@ -23,7 +23,7 @@ from arstudio.qt.messages import ModelInfo
 from arstudio.qt.pixel_analysis import HeldoutResult, LoadResult, PixelAnalysis, ScoreResult
 from arstudio.qt.views import theme
 from arstudio.qt.views.likelihood_view import LikelihoodView
-from arstudio.train.scoring import bits_per_dim, standing
+from arstudio.train.scoring import bits_per_dim, class_names, standing
 
 
 def unit_of(values: np.ndarray, space: ValueSpace) -> np.ndarray:
@@ -209,10 +209,16 @@ class LikelihoodTool(QObject):
         self.result = result
         c, h, w = self.shape
         nll = result.nll.reshape(c, h, w).sum(0)
-        given = f" given label {result.label}" if result.label is not None else ""
+        given = ""
+        if result.label is not None and self.info is not None:
+            k = int(self.info.spec.cond.get("classes", 0) or 0)
+            names = class_names(self.info.meta, k) if k else []
+            name = names[result.label] if 0 <= result.label < len(names) else str(result.label)
+            best = " (best fit)" if self.label is None or self.label < 0 else ""
+            given = f"label {name}{best} · "
         self.view.heatmap.show_map(nll, self._vmax(nll),
-                                   f"<b>NLL {result.nats:.2f} nats · {result.bits_per_dim:.3f} bits/dim</b>{given}"
-                                   "<br>per pixel, nats: bright = unlikely")
+                                   f"<b>NLL {result.nats:.2f} nats · {result.bits_per_dim:.3f} bits/dim</b>"
+                                   f"<br>{given}bright = unlikely")
         self._mark()
 
     def _on_heldout(self, result: HeldoutResult) -> None:

@@ -22,6 +22,7 @@ from arstudio.core.checkpoint import CheckpointMeta
 from arstudio.core.protocol import ARModel
 
 HELDOUT_LIMIT = 300  # held-out images scored for the reference distribution
+HELDOUT_LIMIT_CONDITIONAL = 100  # fewer for p(x | c): each image is scored under every label
 
 
 def _flat(model: ARModel, x: torch.Tensor | np.ndarray) -> torch.Tensor:
@@ -78,10 +79,11 @@ def image_score(model: ARModel, x: torch.Tensor | np.ndarray, batch_size: int = 
     k = num_classes(model)
     was = model.training
     model.eval()
+    step = max(1, batch_size // max(k, 1))  # K rows per image for a conditional model
     try:
         out = []
-        for i in range(0, len(xb), batch_size):
-            chunk = xb[i:i + batch_size]
+        for i in range(0, len(xb), step):
+            chunk = xb[i:i + step]
             if not k:
                 out.append(model.eval_nll(chunk).double())
                 continue
@@ -105,9 +107,14 @@ def best_label(model: ARModel, x: torch.Tensor | np.ndarray) -> int | None:
     return int(torch.argmin(model.eval_nll(xb, torch.arange(k, device=model.device))))
 
 
-def heldout_images(model: ARModel, meta: CheckpointMeta, split: str = "test", limit: int = HELDOUT_LIMIT
+def heldout_images(model: ARModel, meta: CheckpointMeta, split: str = "test", limit: int | None = None
                    ) -> torch.Tensor:
-    """Up to ``limit`` held-out images of the checkpoint's data set (its recorded split), evenly spaced."""
+    """Up to ``limit`` held-out images of the checkpoint's data set (its recorded split), evenly spaced.
+
+    The default limit is ``HELDOUT_LIMIT``, or ``HELDOUT_LIMIT_CONDITIONAL`` for a conditional model.
+    """
+    if limit is None:
+        limit = HELDOUT_LIMIT_CONDITIONAL if num_classes(model) else HELDOUT_LIMIT
     from arstudio.data.datasets import get_dataset
 
     name = meta.data.get("name")
@@ -126,7 +133,7 @@ def heldout_images(model: ARModel, meta: CheckpointMeta, split: str = "test", li
     return x
 
 
-def heldout_scores(model: ARModel, meta: CheckpointMeta, split: str = "test", limit: int = HELDOUT_LIMIT
+def heldout_scores(model: ARModel, meta: CheckpointMeta, split: str = "test", limit: int | None = None
                    ) -> np.ndarray:
     """``image_score`` of the held-out images: the reference distribution of anomaly scores, nats [N]."""
     return image_score(model, heldout_images(model, meta, split, limit))

@@ -23,7 +23,7 @@ def test_bench_gui_prints_bench_results(checkpoints):
     assert [r.name for r in results] == ["studio_throughput", "studio_throughput_short_runs", "studio_gui_stall",
                                          "studio_train_stall"]
     tp, short, stall, train = results
-    assert tp.settings["length"] == 784 and short.settings["length"] == 64 and short.floor is None
+    assert tp.settings["length"] == 144 and short.settings["length"] == 64 and short.floor is None
     assert train.ours.unit == "ms" and train.baseline.value == 50.0 and train.settings["train_steps_per_s"] > 0
     assert tp.ours.unit == tp.baseline.unit == "steps/s" and tp.ours.value > 0 and tp.baseline.value > 0
     assert tp.floor == 0.9 and tp.settings["batch"] == 4 and tp.settings["threads"] >= 1

@@ -69,6 +69,7 @@ def test_heldout_scores_and_standing() -> None:
     model = build("pixelcnn")
     meta = CheckpointMeta(kind="pixelcnn", config=model.spec.config, data={"name": "digits17"})
     held = scoring.heldout_scores(model, meta, limit=40)
+    assert len(scoring.heldout_images(build("gated_pixelcnn", classes=3), meta)) == scoring.HELDOUT_LIMIT_CONDITIONAL
     assert held.shape == (40,) and np.isfinite(held).all()
     st = scoring.standing(held, float(held.max()) + 1.0)
     assert st.percentile == 100.0 and st.z > 0 and st.verdict.startswith("very unusual")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSizePolicy, QTabWidget, QVBoxLayout, QWidget
 
 from arstudio.core.spec import ValueSpace
 from arstudio.qt.messages import ModelInfo
@@ -39,6 +39,16 @@ def to_unit(values: np.ndarray, space: ValueSpace) -> np.ndarray:
     if space.discrete:
         return values / max(space.n - 1, 1)
     return np.clip((values - space.low) / max(space.high - space.low, 1e-12), 0.0, 1.0)
+
+
+def blind_spot(seen: np.ndarray, unseen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Split unseen earlier pixels [h, w] into a blind spot (inside the box the seen ones span) and the rest."""
+    if not seen.any():
+        return np.zeros_like(unseen), unseen
+    rows, cols = np.nonzero(seen)
+    box = np.zeros_like(seen)
+    box[rows.min():rows.max() + 1, cols.min():cols.max() + 1] = True
+    return unseen & box, unseen & ~box
 
 
 class PixelPanel(ModalityPanel):
@@ -66,7 +76,9 @@ class PixelPanel(ModalityPanel):
         self.label_combo.setToolTip("The class the samples are conditioned on (a conditional model's p(x | c))")
         self.label_title = QLabel("Label")
         self.dependency_note.setTextFormat(Qt.TextFormat.RichText)
-        self.dependency_note.setFixedHeight(self.dependency_note.fontMetrics().lineSpacing() + 4)
+        self.dependency_note.setWordWrap(True)
+        self.dependency_note.setFixedHeight(2 * self.dependency_note.fontMetrics().lineSpacing() + 4)
+        self.dependency_note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)  # never widens
         bar = QHBoxLayout()
         bar.addWidget(self.dependency_box)
         bar.addStretch(1)
@@ -252,8 +264,9 @@ class PixelPanel(ModalityPanel):
     def update_dependency(self, force: bool = False) -> None:
         """Ask the analysis thread for the map the overlay should show now (once per pixel and run)."""
         if not self.dependency_box.isChecked():
-            self.overlay.clear()
-            self.dependency_note.setText("")
+            if self.overlay.shown or self.dependency_note.text():
+                self.overlay.clear()
+                self.dependency_note.setText("")
             self._dep_key = None
             return
         target, rec = self.dependency_target(), self.record
@@ -280,14 +293,15 @@ class PixelPanel(ModalityPanel):
         c, h, w = self.shape
         influence = result.influence.reshape(c, h, w).max(0)
         earlier = result.earlier.reshape(c, h, w).any(0)
-        blind = earlier & result.blind.reshape(c, h, w).all(0, where=result.earlier.reshape(c, h, w))
+        unseen = earlier & result.blind.reshape(c, h, w).all(0, where=result.earlier.reshape(c, h, w))
+        spot, far = blind_spot(earlier & ~unseen, unseen)
         r, col = self._place(result.index)
-        self.overlay.show_map(result.sample, influence, earlier, blind, (r, col))
-        n_blind, n_seen = int(blind.sum()), int((earlier & ~blind).sum())
-        spot = (f"<b style='color:{theme.BLIND}'>{n_blind} it cannot see (blind spot)</b>" if n_blind
-                else "no blind spot")
-        self.dependency_note.setText(f"<span style='color:{theme.INFLUENCE}'>■</span> pixel ({r}, {col}) of sample "
-                                     f"{result.sample}: {n_seen} earlier pixels reach it, {spot}")
+        self.overlay.show_map(result.sample, influence, earlier, spot, (r, col), unreached=far)
+        n_spot, n_seen = int(spot.sum()), int((earlier & ~unseen).sum())
+        text = (f"<b style='color:{theme.BLIND}'>{n_spot} in its blind spot</b>" if n_spot else "no blind spot")
+        beyond = f" · {int(far.sum())} beyond its field" if far.any() else ""
+        self.dependency_note.setText(f"<span style='color:{theme.INFLUENCE}'>■</span> ({r}, {col}), sample "
+                                     f"{result.sample}: {n_seen} earlier pixels reach it · {text}{beyond}")
 
     # ---- likelihood tab ----------------------------------------------------------------------
     def use_sample(self) -> None:

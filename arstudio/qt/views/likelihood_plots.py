@@ -114,6 +114,7 @@ class ScoreHistogram(QWidget):
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
         self.plot.setLabel("bottom", "NLL (bits/dim)")
+        self.plot.getAxis("bottom").enableAutoSIPrefix(False)
         self.plot.setLabel("left", "images")
         self.plot.setMinimumHeight(110)
         self.hist = pg.PlotDataItem([], [], stepMode="center", fillLevel=0.0, pen=pg.mkPen(theme.BAR, width=1),
