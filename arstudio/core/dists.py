@@ -90,8 +90,12 @@ class Categorical(Dist):
         return -(p * self.logits.nan_to_num(neginf=0.0)).sum(-1)
 
     def view(self) -> DistView:
-        p = self.probs().detach().float().cpu().numpy().reshape(-1, self.n)
-        return DistView("bars", np.arange(self.n), p, self.entropy().detach().float().cpu().numpy().reshape(-1), self.labels)
+        # One copy to numpy, then numpy: a step's view costs few torch calls (each a GIL hand-off
+        # while the GUI thread draws).
+        logp = self.logits.detach().float().cpu().numpy().reshape(-1, self.n)
+        p = np.exp(logp)
+        entropy = -(p * np.where(p > 0, logp, 0.0)).sum(-1)
+        return DistView("bars", np.arange(self.n), p, entropy, self.labels)
 
     def __getitem__(self, idx: Any) -> "Categorical":
         if not isinstance(idx, tuple):
@@ -125,7 +129,12 @@ class Bernoulli(Dist):
         return F.binary_cross_entropy_with_logits(self.logits, p, reduction="none")
 
     def view(self) -> DistView:
-        return self.as_categorical().view()
+        logit = self.logits.detach().double().cpu().numpy().reshape(-1)
+        p1 = 1.0 / (1.0 + np.exp(-logit))
+        p = np.stack([1.0 - p1, p1], axis=-1).astype(np.float32)
+        # entropy from the logit, stable at both ends: log(1 + e^l) - p1 * l
+        entropy = (np.logaddexp(0.0, logit) - p1 * logit).astype(np.float32)
+        return DistView("bars", np.arange(2), p, entropy, ("0", "1"))
 
     def __getitem__(self, idx: Any) -> "Bernoulli":
         return Bernoulli(self.logits[idx])
