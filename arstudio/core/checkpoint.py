@@ -185,9 +185,18 @@ def save_checkpoint(path: str | os.PathLike, model: ARModel, meta: CheckpointMet
 
 
 def file_hash(path: str | os.PathLike) -> str:
-    """SHA-256 of a file, hex (identifies a checkpoint in exports)."""
+    """SHA-256 of a file, hex (identifies a checkpoint in exports).
+
+    A folder (a GPT-2 checkpoint in the Hugging Face layout) hashes the names and contents of its
+    files, in name order.
+    """
+    p = Path(path)
     h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
+    files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+    for f in files:
+        if p.is_dir():
+            h.update(str(f.relative_to(p)).encode() + b"\0")
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
     return h.hexdigest()

@@ -107,3 +107,16 @@ def test_header_length_starting_like_a_pickle_is_still_safetensors(tmp_path) -> 
         pytest.fail("no padding gave a header of 640 bytes")
     loaded, meta = load_checkpoint(p)
     assert meta.recipe == "x" * pad
+
+
+def test_file_hash_of_a_checkpoint_folder(tmp_path) -> None:
+    from arstudio.core.checkpoint import file_hash
+
+    d = tmp_path / "gpt2"
+    d.mkdir()
+    (d / "config.json").write_text("{}")
+    (d / "model.safetensors").write_bytes(b"abc")
+    first = file_hash(d)
+    assert first == file_hash(d) and len(first) == 64
+    (d / "model.safetensors").write_bytes(b"abd")
+    assert file_hash(d) != first
