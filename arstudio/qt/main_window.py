@@ -24,6 +24,7 @@ from arstudio.qt.panels import panel_class
 from arstudio.qt.record import RunRecord
 from arstudio.qt.replay import ReplayOpener, export_recipe
 from arstudio.qt.session import IDLE, RunSession
+from arstudio.qt.settings import StudioSettings
 from arstudio.qt.throttle import FrameThrottle
 from arstudio.qt.train_dialog import TrainDialog
 from arstudio.qt.views.dist_plot import DistPlot
@@ -55,6 +56,7 @@ class MainWindow(QMainWindow):
             self.setWindowIcon(QIcon(str(icon)))
         self.resize(1260, 780)
         self.setDockNestingEnabled(True)
+        self.settings = StudioSettings()
         self.session = RunSession(self)
         self.controls = ControlsPanel()
         self.dist = DistPlot()
@@ -93,6 +95,11 @@ class MainWindow(QMainWindow):
         self.replayer.replay_ready.connect(lambda msg: self.statusBar().showMessage(msg, 15000))
         self.replayer.replay_failed.connect(lambda msg: self.show_error("Cannot replay this file", msg))
         self._build_tools()
+        geometry, state = self.settings.window()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
         self.controls.set_catalog(catalog.list_checkpoints())
         self.session.set_rate(self.controls.rate())
         self.session.set_settings(self.controls.settings())
@@ -124,6 +131,9 @@ class MainWindow(QMainWindow):
         self.open_action.triggered.connect(self.open_dialog)
         self.export_action.triggered.connect(self.export_dialog)
         self.quit_action.triggered.connect(self.close)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.setToolTip("Checkpoints opened in earlier sessions")
+        self._fill_recent(self.settings.recent_files())
         file_menu.addActions([self.open_action, self.export_action, self.replay_action])
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
@@ -179,6 +189,12 @@ class MainWindow(QMainWindow):
     def open_checkpoint(self, path: str | Path) -> None:
         """Load a checkpoint (in the worker thread); errors come back as a message, not an exception."""
         self.session.load(str(path))
+
+    def _fill_recent(self, files: list[str]) -> None:
+        self.recent_menu.clear()
+        for f in files:
+            self.recent_menu.addAction(Path(f).name, lambda f=f: self.open_checkpoint(f)).setToolTip(f)
+        self.recent_menu.setEnabled(bool(files))
 
     def open_dialog(self) -> None:
         """Ask for a checkpoint file and open it."""
@@ -311,6 +327,7 @@ class MainWindow(QMainWindow):
         self.device_label.setText(info.device)
         self.setWindowTitle(f"arstudio: {info.name}")
         self.statusBar().showMessage(f"Loaded {info.path}", 5000)
+        self._fill_recent(self.settings.add_recent(info.path))
 
     def _on_settings(self, settings: object) -> None:
         self.session.set_settings(settings)  # type: ignore[arg-type]
@@ -362,7 +379,9 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Done: {done.steps} steps in {done.seconds:.2f} s", 5000)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
-        """Cancel the run and join the worker thread before the window goes."""
+        """Remember the layout, cancel the run and join the worker thread before the window goes."""
+        if not self._closed:
+            self.settings.save_window(self.saveGeometry(), self.saveState())
         self._closed = True
         if getattr(self, "train_dialog", None) is not None:
             self.train_dialog.shutdown()

@@ -19,8 +19,9 @@ def one_thread() -> None:
 
 @pytest.fixture(autouse=True)
 def no_user_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep the user's own checkpoint folder out of the tests."""
+    """Keep the user's own checkpoint folder and studio settings out of the tests."""
     monkeypatch.setenv("ARSTUDIO_USER_MODELS", str(tmp_path / "user-models"))
+    monkeypatch.setenv("ARSTUDIO_CONFIG_DIR", str(tmp_path / "config"))
 
 
 def make_checkpoint(folder: Path, kind: str, config: dict) -> Path:

@@ -53,11 +53,11 @@ def test_overlay_shows_pixelcnns_blind_spot(studio, wait_finished, pixel_models,
     w = finished_run(studio, wait_finished, pixel_models["pixelcnn"])
     p = w.panel
     p.dependency_box.setChecked(True)  # follows the newest step first: the last pixel of sample 0
-    qtbot.waitUntil(lambda: p.dependency is not None, timeout=10000)
+    qtbot.waitUntil(lambda: p.dependency is not None, timeout=30000)
     assert p.analysis.worker.thread() is not QThread.currentThread()  # computed off the GUI thread
     p.canvas.pixel_clicked.emit(1, *BLIND_TARGET)  # a click picks any pixel of any sample
     index = BLIND_TARGET[0] * 8 + BLIND_TARGET[1]
-    qtbot.waitUntil(lambda: p.dependency.index == index and p.dependency.sample == 1, timeout=10000)
+    qtbot.waitUntil(lambda: p.dependency.index == index and p.dependency.sample == 1, timeout=30000)
     dep = p.dependency
     blind = dep.blind.reshape(8, 8)
     assert blind[BLIND_PIXEL] and blind.sum() >= 1

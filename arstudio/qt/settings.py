@@ -1,0 +1,53 @@
+"""What the studio remembers between sessions: window geometry and dock layout, and recent files.
+
+Stored with QSettings in an INI file under the platform's config folder (``ARSTUDIO_CONFIG_DIR``
+overrides it, as the tests do, so that no test touches a person's settings).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from platformdirs import user_config_dir
+from PySide6.QtCore import QByteArray, QSettings
+
+MAX_RECENT = 8
+
+
+def settings_path() -> Path:
+    """The INI file the studio's settings live in."""
+    base = os.environ.get("ARSTUDIO_CONFIG_DIR") or user_config_dir("arstudio", appauthor=False)
+    return Path(base) / "studio.ini"
+
+
+class StudioSettings:
+    """Window state and recent files, read and written through one QSettings object."""
+
+    def __init__(self) -> None:
+        self._qs = QSettings(str(settings_path()), QSettings.Format.IniFormat)
+
+    def recent_files(self) -> list[str]:
+        """Recently opened checkpoints, newest first, those that still exist."""
+        raw = self._qs.value("recent/files", [])
+        files = [raw] if isinstance(raw, str) else list(raw or [])
+        return [f for f in files if Path(f).exists()][:MAX_RECENT]
+
+    def add_recent(self, path: str | Path) -> list[str]:
+        """Put ``path`` first in the recent files; return the new list."""
+        p = str(Path(path).resolve())
+        files = [p, *(f for f in self.recent_files() if f != p)][:MAX_RECENT]
+        self._qs.setValue("recent/files", files)
+        self._qs.sync()
+        return files
+
+    def save_window(self, geometry: QByteArray, state: QByteArray) -> None:
+        """Remember the main window's geometry and its docks' layout."""
+        self._qs.setValue("window/geometry", geometry)
+        self._qs.setValue("window/state", state)
+        self._qs.sync()
+
+    def window(self) -> tuple[QByteArray | None, QByteArray | None]:
+        """The remembered geometry and dock layout, if any."""
+        g, s = self._qs.value("window/geometry"), self._qs.value("window/state")
+        return (g if isinstance(g, QByteArray) else None, s if isinstance(s, QByteArray) else None)
