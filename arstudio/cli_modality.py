@@ -1,0 +1,107 @@
+"""The modality-specific halves of ``arstudio sample`` and ``arstudio eval``: one handler per modality.
+
+A later modality (audio, music) adds its sampler to ``SAMPLERS`` here; ``arstudio.cli`` dispatches by
+``spec.layout.modality``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import arstudio
+
+
+def policy_from_args(args: argparse.Namespace) -> Any:
+    from arstudio.core.policy import SamplingPolicy
+
+    return SamplingPolicy(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p)
+
+
+def sample_grid(args: argparse.Namespace, path: Path, model: Any, meta: Any) -> dict[str, str]:
+    """Image-like modalities: N samples, written as one file by the modality's exporter."""
+    from arstudio.core.checkpoint import file_hash
+    from arstudio.core.generate import sample
+    from arstudio.core.replay import recipe_for_run
+    from arstudio.io.export import export_samples
+
+    if not 1 <= args.n <= 4096:
+        raise ValueError(f"--n must be between 1 and 4096, got {args.n}")
+    policy = policy_from_args(args)
+    if args.ordering is not None:
+        model.select_ordering(args.ordering)
+    x = sample(model, batch=args.n, policy=policy, seed=args.seed).cpu().numpy()
+    recipe = recipe_for_run(path, kind=meta.kind, modality=model.spec.layout.modality, seed=args.seed,
+                            batch=args.n, policy=policy, ordering=int(getattr(model, "ordering", 0)),
+                            software=f"arstudio {arstudio.__version__}", sha256=file_hash(path))
+    text = recipe.to_text()  # how it was made, so that `arstudio replay` can make it again
+    export_samples(args.out, model.spec, x, text)
+    return text
+
+
+# One handler per modality; a later issue adds e.g. "text" (prompt, tokens, .txt) or "audio" (.wav).
+SAMPLERS: dict[str, Callable[[argparse.Namespace, Path, Any, Any], dict[str, str]]] = {"image": sample_grid}
+
+
+def sample_text(args: argparse.Namespace, path: Path, model: Any, meta: Any) -> dict[str, str]:
+    """Text: one continuation of ``--prompt`` of ``--tokens`` tokens, as .txt or .json (with log-probs)."""
+    import torch
+
+    from arstudio.core.generate import generate
+    from arstudio.data.text import encode_prompt
+    from arstudio.data.tokenizers import tokenizer_from_config
+    from arstudio.io.text import TextExport, TokenRecord, write_text
+
+    n_new = 100 if args.tokens is None else args.tokens
+    if n_new < 1:
+        raise ValueError(f"--tokens must be >= 1, got {n_new}")
+    tok = tokenizer_from_config(model.spec.config.get("tokenizer"))
+    ids = encode_prompt(tok, args.prompt or "", model.layout.length, n_new)
+    policy = policy_from_args(args)
+    prefix = torch.as_tensor([ids], dtype=torch.long, device=model.device) if ids else None
+    steps = list(generate(model, batch=1, steps=len(ids) + n_new, policy=policy, seed=args.seed, prefix=prefix))
+    out = [int(s.value[0]) for s in steps]
+    toks = [TokenRecord(v, tok.token_str(v), float(s.log_prob[0]), t < len(ids)) for t, (v, s) in
+            enumerate(zip(out, steps))]
+    info = {"checkpoint": path.name, "seed": args.seed, "policy": policy.to_dict(), "tokens": n_new,
+            "software": f"arstudio {arstudio.__version__}"}
+    write_text(args.out, TextExport(tok.decode(out), toks, args.prompt or "", info))
+    args.n = 1
+    return {"arstudio:policy": json.dumps(policy.to_dict(), sort_keys=True)}
+
+
+SAMPLERS["text"] = sample_text
+
+
+def eval_text(args: argparse.Namespace, path: Path, model: Any, meta: Any) -> int:
+    """Bits per byte, per character and per token of a text file under a text model (teacher forcing)."""
+    from arstudio.data.text import score_text
+    from arstudio.data.tokenizers import CharTokenizer, tokenizer_from_config
+
+    if model.spec.layout.modality != "text":
+        raise ValueError(f"{path.name}: --text needs a text model; this is a {model.spec.layout.modality} model")
+    try:
+        text = Path(args.text).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{args.text}: is not UTF-8 text") from None
+    tok = tokenizer_from_config(model.spec.config.get("tokenizer"))
+    unknown = tok.unknown(text) if isinstance(tok, CharTokenizer) else []
+    m = score_text(model, tok, text)
+    nats = -float(m["log_probs"].astype("float64").sum())
+    row = {"checkpoint": path.stem if path.is_file() else path.name, "path": str(path), "kind": meta.kind,
+           "file": str(args.text), "tokens": len(m["ids"]), "chars": len(text), "bytes": len(text.encode("utf-8")),
+           "nats": nats, "bits_per_token": m["bits_per_token"], "bits_per_char": m["bits_per_char"],
+           "bits_per_byte": m["bits_per_byte"], "windows": m["windows"], "unknown_chars": len(unknown)}
+    if args.json:
+        print(json.dumps(row, sort_keys=True))
+        return 0
+    print(f"{row['checkpoint']} ({meta.kind}) on {args.text}: {row['tokens']} tokens, {row['bytes']} bytes"
+          + (f" (scored in {m['windows']} windows of the context)" if m["windows"] > 1 else ""))
+    print(f"  {m['bits_per_byte']:.4f} bits/byte, {m['bits_per_char']:.4f} bits/char, "
+          f"{m['bits_per_token']:.4f} bits/token ({nats:.1f} nats in all)")
+    if unknown:
+        print(f"  note: {len(unknown)} character(s) outside the vocabulary were scored as the unknown token")
+    return 0
