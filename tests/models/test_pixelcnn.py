@@ -18,14 +18,6 @@ SMALL = {"shape": [1, 6, 7], "values": "categorical", "levels": 5, "channels": 8
 H, W, L = 6, 7, 5
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny convs on 2 shared cores: one thread avoids OpenMP hand-offs that cost 10-40x here."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def small(kind: str, classes: int = 3):
     torch.manual_seed(0)

@@ -16,13 +16,6 @@ SMALL = {"shape": [C, H, W], "values": "categorical", "levels": 256, "channels":
          "first_kernel": 3, "mixtures": 3}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def small(levels: int = 256):
     torch.manual_seed(0)

@@ -14,13 +14,6 @@ SMALL = {"shape": [1, H, W], "values": "categorical", "levels": L, "channels": 8
          "first_kernel": 3, "head": 8}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def small(**over):
     torch.manual_seed(0)

@@ -12,13 +12,6 @@ from arstudio.core.registry import get
 from arstudio.data import get_dataset
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def small():
     torch.manual_seed(0)

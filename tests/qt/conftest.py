@@ -11,12 +11,6 @@ from arstudio.core import registry
 from arstudio.core.checkpoint import CheckpointMeta, save_checkpoint
 
 
-@pytest.fixture(scope="session", autouse=True)
-def one_thread() -> None:
-    """Sample with one torch thread, as the studio does."""
-    torch.set_num_threads(1)
-
-
 @pytest.fixture(autouse=True)
 def no_user_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep the user's own checkpoint folder and studio settings out of the tests."""
