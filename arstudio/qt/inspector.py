@@ -47,7 +47,8 @@ class Inspector(QObject):
         self.record, self.hovered, self.pinned = record, None, None
         self.sample = min(self.sample, record.batch - 1)
         self.strip.reset(record.length)
-        self.dist.clear("Sampling…")
+        if record.filled == 0:  # otherwise steps_arrived shows its newest step right after
+            self.dist.clear("Sampling…")
         self.focus_changed.emit(-1, -1)
 
     def steps_arrived(self, record: RunRecord) -> None:

@@ -26,6 +26,7 @@ from arstudio.io.text import open_checkpoint
 from arstudio.qt.messages import ModelInfo, RunInfo, RunRequest, RunSummary, StepBatch
 
 MAX_UPDATES_PER_S = 60.0
+FREE_UPDATES_PER_S = 20.0  # at unlimited speed: the window draws a few frames a second then (see MainWindow)
 MAX_IN_FLIGHT = 2  # batches emitted but not yet taken by the GUI; beyond that the worker keeps accumulating
 
 
@@ -193,7 +194,8 @@ class GenerationWorker(QObject):
             last = -math.inf
             ended = False
             while done < total:
-                if control.free_running():
+                free = control.free_running()
+                if free:
                     pass  # the common case at full speed: no lock, no clock
                 elif control.cancelled:
                     break
@@ -206,7 +208,7 @@ class GenerationWorker(QObject):
                 step = next(steps, None)
                 if step is None:
                     break
-                emitter.add(step)
+                emitter.add(step, free)
                 done += 1
                 if request.stop_value is not None and not step.forced and np.all(step.value == request.stop_value):
                     ended = True  # every sample wrote the end value
@@ -230,17 +232,25 @@ class _Emitter:
         self.last_emit = time.monotonic()
         self.steps_since = 0
 
-    def add(self, step: Step) -> None:
-        self.pending.append(step)
-        if time.monotonic() - self.last_emit >= self.worker.min_interval:
-            self.flush()
+    def add(self, step: Step, free: bool = False) -> None:
+        """Keep ``step``; emit the pending ones if the last batch is old enough.
 
-    def flush(self, force: bool = False) -> None:
+        ``free``: the run samples at unlimited speed. Every batch wakes the GUI thread, which then
+        holds the GIL that sampling needs, so batches go out less often (still in time for the
+        few frames a second the window draws at that speed).
+        """
+        self.pending.append(step)
+        interval = max(self.worker.min_interval, 1.0 / FREE_UPDATES_PER_S) if free else self.worker.min_interval
+        if time.monotonic() - self.last_emit >= interval:
+            self.flush(interval=interval)
+
+    def flush(self, force: bool = False, interval: float | None = None) -> None:
         if not self.pending:
             return
         now = time.monotonic()
         elapsed = now - self.last_emit
-        if not force and (elapsed < self.worker.min_interval or self.worker._count_in_flight() >= MAX_IN_FLIGHT):
+        interval = self.worker.min_interval if interval is None else interval
+        if not force and (elapsed < interval or self.worker._count_in_flight() >= MAX_IN_FLIGHT):
             return
         p = self.pending
         batch = StepBatch(

@@ -83,3 +83,31 @@ def test_a_mouse_click_on_a_bar_reports_its_value(qtbot):
     with qtbot.waitSignal(plot.value_clicked, timeout=2000) as sig:
         qtbot.mouseClick(plot.plot.viewport(), Qt.MouseButton.LeftButton, pos=pos)
     assert sig.args == [0]
+
+
+def test_a_new_step_with_the_same_values_keeps_the_axes(qtbot, monkeypatch):
+    """Axes are laid out once per support, not on every redraw (axis layout costs the sampler GIL time)."""
+    plot = DistPlot()
+    qtbot.addWidget(plot)
+    view = DistView("bars", np.arange(3), np.array([[0.2, 0.5, 0.3]]), np.array([1.0]), None)
+    plot.show_dist(view, 1, np.log(0.5))
+    calls = []
+    axis = plot.plot.getAxis("bottom")
+    monkeypatch.setattr(axis, "setTicks", lambda *a: calls.append(a))
+    plot.clear("Sampling…")
+    plot.show_dist(view, 2, np.log(0.3))
+    assert calls == []
+    plot.show_dist(DistView("bars", np.arange(4), np.full((1, 4), 0.25), np.array([1.0]), None), 0, np.log(0.25))
+    assert len(calls) == 1
+
+
+def test_strip_keeps_its_axes_between_runs_of_the_same_length(qtbot):
+    strip = LogProbStrip()
+    qtbot.addWidget(strip)
+    strip.reset(10)
+    strip.set_series(np.array([-0.5, -3.0]), np.zeros(2, dtype=bool), 0)
+    yrange = strip._yrange
+    strip.reset(10)
+    assert strip._yrange == yrange  # the same model again: log p lies in the same range
+    strip.reset(20)
+    assert strip._yrange == (-1.0, 0.1)

@@ -11,7 +11,7 @@ import pytest
 from arstudio.core import load_checkpoint
 from arstudio.qt.messages import RunRequest, StepBatch
 from arstudio.qt.session import RunSession
-from arstudio.qt.worker import GenerationWorker, RunControl
+from arstudio.qt.worker import FREE_UPDATES_PER_S, MAX_UPDATES_PER_S, GenerationWorker, RunControl
 
 
 def test_run_control_pause_step_and_cancel():
@@ -76,14 +76,21 @@ def test_worker_emits_batched_steps_in_order(qtbot, big_nade):
     t = np.concatenate([b.t for b in batches])
     np.testing.assert_array_equal(t, np.arange(1024))
     assert all(b.run_id == 1 and b.values.shape == (len(b), 2) and len(b.views) == len(b) for b in batches)
-    # at most ~60 batches a second, however fast the model samples
-    assert len(batches) <= seconds * 60 + 3
+    # however fast the model samples, batches are few: at unlimited speed at most 20 a second
+    assert len(batches) <= seconds * FREE_UPDATES_PER_S + 3
     model, _ = load_checkpoint(big_nade)
     from arstudio.core import sample
 
     want = sample(model, batch=2, seed=0).numpy()
     got = np.concatenate([b.values for b in batches]).T
     np.testing.assert_array_equal(got, want)
+
+
+def test_worker_paced_run_sends_at_most_60_batches_a_second(qtbot, big_nade):
+    batches, finished, seconds = run_worker(qtbot, big_nade, RunRequest(2, batch=1, steps=300), RunControl(rate=1000.0))
+    assert finished[0].steps == 300
+    assert len(batches) <= seconds * MAX_UPDATES_PER_S + 3
+    assert len(batches) >= 5  # a paced run is shown as it goes, not in one batch at the end
 
 
 def test_worker_stops_when_cancelled(qtbot, big_nade):

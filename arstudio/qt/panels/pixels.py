@@ -168,7 +168,8 @@ class PixelPanel(ModalityPanel):
         self.shape = (c, h, w)
         if (self.canvas.n, self.canvas.h, self.canvas.w) != (record.batch, h, w):
             self.canvas.set_grid(record.batch, h, w)
-        self._redraw(record)
+        if record.filled == 0:  # otherwise show_steps draws it next (drawing twice a frame costs sampling time)
+            self._redraw(record)
         self.canvas.set_cursor(None)
         self.canvas.set_hover(-1, -1, -1)
         order = "raster order" if record.info.request.ordering == 0 and np.array_equal(

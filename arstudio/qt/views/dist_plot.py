@@ -43,6 +43,7 @@ class DistPlot(QWidget):
         for item in (self.bars, self.curve, self.marker):
             self.plot.addItem(item)
         self.marker.hide()
+        self._bar_brush, self._chosen_brush = pg.mkBrush(theme.BAR), pg.mkBrush(theme.CHOSEN)
         self.plot.scene().sigMouseClicked.connect(self._on_click)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
@@ -50,6 +51,7 @@ class DistPlot(QWidget):
         lay.addWidget(self.plot, 1)
         self._shown: np.ndarray | None = None  # support value of each drawn bar
         self._kind: str | None = None
+        self._axes: tuple[str, tuple[str, ...]] | None = None  # what the axes are laid out for now
         self.view: DistView | None = None
         self.chosen: float | None = None
 
@@ -92,12 +94,14 @@ class DistPlot(QWidget):
                 keep = np.append(keep[:-1], int(np.searchsorted(support, int(chosen))))
             support, probs = support[keep], probs[keep]
         x = np.arange(len(support))
-        brushes = [pg.mkBrush(theme.CHOSEN if chosen is not None and s == chosen else theme.BAR) for s in support]
+        brushes = [self._chosen_brush if chosen is not None and s == chosen else self._bar_brush for s in support]
         self.bars.setOpts(x=x, height=probs, width=0.8, brushes=brushes)
         self.curve.setData([], [])
         self.marker.hide()
-        if self._kind != "bars" or self._shown is None or not np.array_equal(self._shown, support):
-            ticks = [(int(i), self._label(view, int(s))) for i, s in zip(x, support)]
+        ticks = [(int(i), self._label(view, int(s))) for i, s in zip(x, support)]
+        key = ("bars", tuple(t for _, t in ticks))
+        if key != self._axes:  # only a new support re-lays out the axes (not a new run of the same model)
+            self._axes = key
             self.plot.getAxis("bottom").setTicks([ticks])
             self.plot.setLabel("bottom", "value")
             self.plot.setXRange(-0.6, len(support) - 0.4, padding=0)
@@ -112,7 +116,8 @@ class DistPlot(QWidget):
             self.marker.show()
         else:
             self.marker.hide()
-        if self._kind != "density":
+        if self._axes != ("density", ()):
+            self._axes = ("density", ())
             self.plot.getAxis("bottom").setTicks(None)
             self.plot.setLabel("bottom", "value")
             self.plot.enableAutoRange()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 import pyqtgraph as pg
+from PySide6.QtWidgets import QGraphicsItem
 
 _painted = [0.0]
 
@@ -26,7 +27,17 @@ class _TimedPaint:
 
 
 class PlotWidget(_TimedPaint, pg.PlotWidget):
-    """``pg.PlotWidget`` whose painting time is counted."""
+    """``pg.PlotWidget`` whose painting time is counted, its axes painted from a cached pixmap.
+
+    pyqtgraph repaints every item a redraw exposes by calling its Python ``paint``; an axis whose
+    range did not change would be painted again from its ``QPicture`` on each frame. With Qt's
+    device-coordinate cache an axis is painted (in Python) only when it changes.
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("left", "bottom", "right", "top"):
+            self.getPlotItem().getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
 
 class GraphicsLayoutWidget(_TimedPaint, pg.GraphicsLayoutWidget):

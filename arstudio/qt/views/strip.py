@@ -41,15 +41,20 @@ class LogProbStrip(QWidget):
         self.plot.enableAutoRange(x=False, y=False)
 
     def reset(self, length: int) -> None:
-        """Empty strip for a run of ``length`` steps."""
-        self._length = length
+        """Empty strip for a run of ``length`` steps.
+
+        A run as long as the last one keeps the axes as they were (the same model again: its log p
+        lies in the same range), so that nothing is re-laid out at the start of every run.
+        """
         self.curve.setData([], [])
         self.forced.setData([], [])
         self.marker.hide()
         self.summary.setText("")
-        self.plot.setXRange(0, max(1, length - 1), padding=0.01)
-        self._yrange = (-1.0, 0.1)
-        self.plot.setYRange(*self._yrange, padding=0)
+        if length != self._length or length == 0:
+            self._length = length
+            self.plot.setXRange(0, max(1, length - 1), padding=0.01)
+            self._yrange = (-1.0, 0.1)
+            self.plot.setYRange(*self._yrange, padding=0)
 
     def set_series(self, log_p: np.ndarray, forced: np.ndarray, sample: int) -> None:
         """Draw log p of steps 0..n-1 (``forced`` marks the steps the user set) for ``sample``."""
