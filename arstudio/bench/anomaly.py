@@ -11,6 +11,9 @@ copies of the same glyphs:
   Examples"): one step of ``EPSILON`` grey levels along the sign of the gradient of a small
   classifier's loss, rounded and clipped to the 8 levels. The classifier is a 2-layer MLP on x / 7
   trained here on the train split with a fixed seed (a few seconds of CPU).
+- Weaker versions of both, to show where the score stops separating: noise of ``WEAK_SIGMA``
+  levels, and a sparse FGSM that moves only the ``SPARSE_FRACTION`` of pixels with the largest
+  |gradient| (one level each; an L0-bounded attack in the spirit of JSMA, Papernot et al. 2016).
 
 The figure is the ROC AUC of the NLL score separating clean (negative) from perturbed (positive)
 images, computed exactly as the Mann-Whitney statistic with ties counted half; chance is 0.5. The
@@ -32,8 +35,10 @@ from arstudio.core import catalog
 
 CHECKPOINT = "pixelcnn-glyphs28"
 N_IMAGES = 200  # clean test glyphs, each with one noisy and one adversarial copy
-SIGMA = 1.0  # Gaussian noise, in grey levels
+SIGMA = 1.0  # Gaussian noise, in grey levels (the floor's case)
+WEAK_SIGMA = 0.5  # weaker noise: round(N(0, 0.25)) moves ~5% of the pixels by one level
 EPSILON = 1  # FGSM step, in grey levels
+SPARSE_FRACTION = 0.05  # sparse FGSM: only this share of the pixels (largest |gradient|) moves
 SEED = 0
 CHANCE = 0.5
 FLOOR_AUC = 0.9  # issue 3's floor for noise
@@ -118,6 +123,35 @@ def fgsm(clf: nn.Module, x: torch.Tensor, y: torch.Tensor, epsilon: float, level
     return adv.to(x.dtype)
 
 
+def sparse_fgsm(clf: nn.Module, x: torch.Tensor, y: torch.Tensor, epsilon: float, levels: int,
+                fraction: float) -> torch.Tensor:
+    """FGSM restricted to the ``fraction`` of each image's pixels with the largest |gradient|.
+
+    Only pixels whose step stays inside 0..levels-1 are candidates, so exactly
+    ``ceil(fraction * D)`` pixels of each image move, each by ``round(epsilon)`` levels (fewer only
+    where fewer pixels can move at all). Returns the same dtype as x.
+    """
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must lie in (0, 1], got {fraction}")
+    xf = x.detach().double().requires_grad_(True)
+    was = clf.training
+    clf.eval()
+    try:
+        loss = nn.functional.cross_entropy(clf(xf), y)
+        (grad,) = torch.autograd.grad(loss, xf)
+    finally:
+        clf.train(was)
+    step = epsilon * grad.sign()
+    target = x.double() + step
+    movable = (grad != 0) & (target >= 0) & (target <= levels - 1)
+    k = max(1, int(np.ceil(fraction * x.shape[1])))
+    strength = torch.where(movable, grad.abs(), torch.full_like(grad, -1.0))
+    top = strength.topk(k, dim=1).indices
+    chosen = torch.zeros_like(movable).scatter_(1, top, True) & movable
+    adv = torch.where(chosen, target, x.double()).round().clamp(0, levels - 1)
+    return adv.to(x.dtype)
+
+
 @register_bench("anomaly-auc", "PixelCNN NLL as an anomaly score: ROC AUC of clean vs noisy / FGSM glyphs (floor 0.9 noise)")
 def anomaly_auc(opts: BenchOptions) -> list[BenchResult]:
     """ROC AUC of the shipped glyphs28 PixelCNN's NLL, clean vs Gaussian noise and clean vs FGSM."""
@@ -143,11 +177,14 @@ def anomaly_auc(opts: BenchOptions) -> list[BenchResult]:
     clf = train_classifier(ds.train, ds.labels["train"], n_classes, levels, epochs=2 if opts.quick else 8)
     acc_test = accuracy(clf, x_test, y_test)
     x_noise = gaussian_noise(x, SIGMA, levels, torch.Generator().manual_seed(SEED))
+    x_weak = gaussian_noise(x, WEAK_SIGMA, levels, torch.Generator().manual_seed(SEED + 1))
     x_adv = fgsm(clf, x, y, EPSILON, levels)
-    acc_clean, acc_adv = accuracy(clf, x, y), accuracy(clf, x_adv, y)
+    x_sparse = sparse_fgsm(clf, x, y, EPSILON, levels, SPARSE_FRACTION)
+    acc_clean, acc_adv, acc_sparse = accuracy(clf, x, y), accuracy(clf, x_adv, y), accuracy(clf, x_sparse, y)
 
-    s_clean, s_noise, s_adv = (image_score(model, v) for v in (x, x_noise, x_adv))
+    s_clean, s_noise, s_adv, s_weak, s_sparse = (image_score(model, v) for v in (x, x_noise, x_adv, x_weak, x_sparse))
     auc_noise, auc_adv = roc_auc(s_clean, s_noise), roc_auc(s_clean, s_adv)
+    auc_weak, auc_sparse = roc_auc(s_clean, s_weak), roc_auc(s_clean, s_sparse)
 
     common: dict[str, Any] = {
         "n": n, "checkpoint": CHECKPOINT, "split": "first n of the recorded test split",
@@ -173,4 +210,18 @@ def anomaly_auc(opts: BenchOptions) -> list[BenchResult]:
             settings={**common, "perturbation": "fgsm", "epsilon": EPSILON, "pixels_changed": changed_adv,
                       "mean_nll_perturbed": float(np.mean(s_adv))},
             notes=f"classifier accuracy {acc_clean:.3f} clean -> {acc_adv:.3f} adversarial on these {n} glyphs"),
+        BenchResult(
+            name="anomaly-auc", compares=f"PixelCNN NLL: clean vs weak Gaussian noise (sigma {WEAK_SIGMA:g} level), ROC AUC",
+            ours=Figure("PixelCNN NLL", auc_weak, "AUC"), baseline=Figure("chance", CHANCE, "AUC"),
+            settings={**common, "perturbation": "gaussian", "sigma": WEAK_SIGMA,
+                      "pixels_changed": float((x_weak != x).double().mean()), "mean_nll_perturbed": float(np.mean(s_weak))},
+            notes="where the score starts to fail: a few pixels one level off"),
+        BenchResult(
+            name="anomaly-auc",
+            compares=f"PixelCNN NLL: clean vs sparse FGSM ({SPARSE_FRACTION:.0%} of pixels, 1 level) on an MLP, ROC AUC",
+            ours=Figure("PixelCNN NLL", auc_sparse, "AUC"), baseline=Figure("chance", CHANCE, "AUC"),
+            settings={**common, "perturbation": "sparse-fgsm", "epsilon": EPSILON, "fraction": SPARSE_FRACTION,
+                      "pixels_changed": float((x_sparse != x).double().mean()),
+                      "mean_nll_perturbed": float(np.mean(s_sparse)), "classifier_accuracy_adversarial_n": acc_sparse},
+            notes=f"classifier accuracy {acc_clean:.3f} clean -> {acc_sparse:.3f} under the sparse attack"),
     ]

@@ -8,6 +8,7 @@ import torch
 from arstudio.bench.anomaly import (
     GlyphMLP,
     fgsm,
+    sparse_fgsm,
     gaussian_noise,
     roc_auc,
     train_classifier,
@@ -49,3 +50,19 @@ def test_gaussian_noise_is_rounded_and_clipped() -> None:
     x = torch.randint(0, 8, (10, 20), generator=torch.Generator().manual_seed(1))
     noisy = gaussian_noise(x, 1.0, 8, torch.Generator().manual_seed(2))
     assert noisy.dtype == x.dtype and int(noisy.min()) >= 0 and int(noisy.max()) <= 7
+
+
+def test_sparse_fgsm_moves_only_the_largest_gradient_pixels() -> None:
+    levels, dims, classes = 8, 40, 3
+    gen = torch.Generator().manual_seed(3)
+    x = torch.randint(1, levels - 1, (30, dims), generator=gen)  # every pixel can move both ways
+    y = torch.randint(0, classes, (30,), generator=gen)
+    clf = train_classifier(x, y, classes, levels, epochs=2, batch=16)
+    adv = sparse_fgsm(clf, x, y, 1, levels, 0.1)
+    moved = adv != x
+    assert moved.sum(dim=1).max() <= 4 and moved.sum(dim=1).min() >= 1  # ceil(0.1 * 40) = 4 per image
+    assert int((adv - x).abs().max()) == 1
+    full = fgsm(clf, x, y, 1, levels)
+    assert bool(((adv == full) | ~moved).all())  # each moved pixel went the way FGSM moves it
+    with pytest.raises(ValueError):
+        sparse_fgsm(clf, x, y, 1, levels, 0.0)
