@@ -264,21 +264,21 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     """Regenerate an exported file from the recipe in its metadata, byte for byte."""
-    from arstudio.core.checkpoint import load_checkpoint
     from arstudio.core.device import choose_device
-    from arstudio.core.replay import find_checkpoint, read_recipe, regenerate
+    from arstudio.core.replay import find_checkpoint, read_recipe, regenerate_run
     from arstudio.io.atomic import check_writable
-    from arstudio.io.export import check_suffix, export_samples
+    from arstudio.io.export import RunDetail, check_suffix, export_samples
+    from arstudio.io.text import open_checkpoint
 
     recipe = read_recipe(args.file)
     check_writable(args.out)
     check_suffix(args.out, recipe.modality)
     path = find_checkpoint(recipe, args.checkpoint)
-    model, meta = load_checkpoint(path, choose_device(args.device))
+    model, meta = open_checkpoint(path, choose_device(args.device))
     if model.spec.layout.modality != recipe.modality:
         raise ValueError(f"{path.name}: is a {model.spec.layout.modality} model, but the export is {recipe.modality}")
-    x = regenerate(model, recipe)
-    export_samples(args.out, model.spec, x, recipe.to_text())
+    run = regenerate_run(model, recipe)
+    export_samples(args.out, model.spec, run.x, recipe.to_text(), RunDetail(run.log_prob, run.given, run.prefix_len))
     steps = "all" if recipe.steps is None else str(recipe.steps)
     print(f"wrote {args.out}: replayed {args.file} ({recipe.batch} {recipe.modality} samples from {path.stem}, "
           f"seed {recipe.seed}, {steps} steps)")

@@ -47,30 +47,37 @@ SAMPLERS: dict[str, Callable[[argparse.Namespace, Path, Any, Any], dict[str, str
 
 
 def sample_text(args: argparse.Namespace, path: Path, model: Any, meta: Any) -> dict[str, str]:
-    """Text: one continuation of ``--prompt`` of ``--tokens`` tokens, as .txt or .json (with log-probs)."""
+    """Text: one continuation of ``--prompt`` of ``--tokens`` tokens, as .txt or .json (log-probs and replay recipe)."""
+    import numpy as np
     import torch
 
+    from arstudio.core.checkpoint import file_hash
     from arstudio.core.generate import generate
+    from arstudio.core.replay import recipe_for_run
     from arstudio.data.text import encode_prompt
     from arstudio.data.tokenizers import tokenizer_from_config
-    from arstudio.io.text import TextExport, TokenRecord, write_text
+    from arstudio.io.export import RunDetail, export_samples
 
     n_new = 100 if args.tokens is None else args.tokens
     if n_new < 1:
         raise ValueError(f"--tokens must be >= 1, got {n_new}")
     tok = tokenizer_from_config(model.spec.config.get("tokenizer"))
-    ids = encode_prompt(tok, args.prompt or "", model.layout.length, n_new)
+    length = model.layout.length
+    ids = encode_prompt(tok, args.prompt or "", length, n_new)
     policy = policy_from_args(args)
     prefix = torch.as_tensor([ids], dtype=torch.long, device=model.device) if ids else None
-    steps = list(generate(model, batch=1, steps=len(ids) + n_new, policy=policy, seed=args.seed, prefix=prefix))
-    out = [int(s.value[0]) for s in steps]
-    toks = [TokenRecord(v, tok.token_str(v), float(s.log_prob[0]), t < len(ids)) for t, (v, s) in
-            enumerate(zip(out, steps))]
-    info = {"checkpoint": path.name, "seed": args.seed, "policy": policy.to_dict(), "tokens": n_new,
-            "software": f"arstudio {arstudio.__version__}"}
-    write_text(args.out, TextExport(tok.decode(out), toks, args.prompt or "", info))
+    total = len(ids) + n_new
+    x, log_prob = np.full((1, length), np.nan), np.full((1, length), np.nan)
+    given = np.zeros(length, dtype=bool)
+    for step in generate(model, batch=1, steps=total, policy=policy, seed=args.seed, prefix=prefix, views=False):
+        x[0, step.t], log_prob[0, step.t], given[step.t] = float(step.value[0]), float(step.log_prob[0]), step.forced
+    recipe = recipe_for_run(path, kind=meta.kind, modality="text", seed=args.seed, batch=1, policy=policy,
+                            steps=None if total >= length else total, prefix=np.asarray([ids]) if ids else None,
+                            software=f"arstudio {arstudio.__version__}", sha256=file_hash(path))
+    text = recipe.to_text()  # in the .json's info: `arstudio replay` makes the same file again
+    export_samples(args.out, model.spec, x, text, RunDetail(log_prob, given, len(ids)))
     args.n = 1
-    return {"arstudio:policy": json.dumps(policy.to_dict(), sort_keys=True)}
+    return text
 
 
 SAMPLERS["text"] = sample_text

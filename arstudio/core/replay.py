@@ -1,13 +1,13 @@
 """Replayable exports: what a written file records about how it was made, and how to make it again.
 
-Every export (a PNG now; WAV and MIDI as those modalities arrive) carries a ``Recipe`` in its own
-metadata as a flat dict of strings (PNG text chunks): the checkpoint's sha256 and name, the seed,
+Every export (a PNG, a JSON text; WAV and MIDI as those modalities arrive) carries a ``Recipe`` in its
+own metadata as a flat dict of strings (PNG text chunks, the JSON's ``info``): the checkpoint's sha256 and name, the seed,
 the sampling policy, the ordering, the batch, how many steps were taken, and any kept prefix,
 forced values or condition. ``regenerate`` runs the one generation loop again from a recipe, and
 ``find_checkpoint`` finds the checkpoint by its hash among the shipped and user checkpoints.
 
 File formats register a reader of their metadata with ``register_reader`` (``arstudio.io`` does
-so for PNG); ``read_recipe`` picks one by the file's suffix.
+so for PNG and JSON text); ``read_recipe`` picks one by the file's suffix.
 """
 
 from __future__ import annotations
@@ -165,9 +165,25 @@ def recipe_for_run(checkpoint: str | os.PathLike, *, kind: str, modality: str, s
 
 
 # ---- regenerating ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Regenerated:
+    """A replayed run: its samples, and per step the log p of each sample's value and whether it was given."""
+
+    x: np.ndarray  # [B, D] flat data order, float, NaN where unsampled
+    log_prob: np.ndarray  # [B, T] step order, nats, NaN after the last step taken
+    given: np.ndarray  # [T] bool: kept (prefix) or forced
+    prefix_len: int
+
+
 @torch.no_grad()
 def regenerate(model: ARModel, recipe: Recipe) -> np.ndarray:
     """Run the generation loop as ``recipe`` says; samples as flat data [B, D], float, NaN where unsampled."""
+    return regenerate_run(model, recipe).x
+
+
+@torch.no_grad()
+def regenerate_run(model: ARModel, recipe: Recipe) -> Regenerated:
+    """Run the generation loop as ``recipe`` says, keeping each step's log p and given flag too."""
     if recipe.ordering:
         if not 0 <= recipe.ordering < model.num_orderings:
             raise ReplayError(f"the recipe follows ordering {recipe.ordering}, but the model has "
@@ -182,13 +198,16 @@ def regenerate(model: ARModel, recipe: Recipe) -> np.ndarray:
     forced = {t: torch.as_tensor(np.asarray(v), dtype=dtype, device=dev) for t, v in recipe.forced.items()}
     cond = None if recipe.cond is None else torch.as_tensor(recipe.cond, device=dev)
     cur = model.start(recipe.batch, cond)
-    for _ in generate(model, batch=recipe.batch, steps=steps, policy=recipe.policy, cond=cond, forced=forced,
-                      prefix=prefix, generator=make_generator(recipe.seed), cursor=cur):
-        pass
+    log_prob = np.full((recipe.batch, layout.length), math.nan)
+    given = np.zeros(layout.length, dtype=bool)
+    for step in generate(model, batch=recipe.batch, steps=steps, policy=recipe.policy, cond=cond, forced=forced,
+                         prefix=prefix, generator=make_generator(recipe.seed), cursor=cur, views=False):
+        log_prob[:, step.t] = step.log_prob
+        given[step.t] = step.forced
     out = cur.x.detach().cpu().numpy().astype(np.float64)
     if steps < layout.length:
         out[:, layout.order_array()[steps:]] = math.nan
-    return out
+    return Regenerated(out, log_prob, given, 0 if prefix is None else int(prefix.shape[1]))
 
 
 # ---- finding the checkpoint ------------------------------------------------------------------

@@ -16,7 +16,22 @@ import numpy as np
 from arstudio.core.spec import ModelSpec
 from arstudio.io.png import image_grid, write_png
 
-WriteFn = Callable[[Path, ModelSpec, np.ndarray, dict[str, str]], Path]
+
+
+@dataclass(frozen=True)
+class RunDetail:
+    """What a run knows besides its values, for formats that record it (a text export's per-token log p).
+
+    Arrays are in step order: ``log_prob`` [B, T] in nats (NaN where not taken), ``given`` [T] True
+    where the value was kept (a prompt, a branch's prefix) or forced, ``prefix_len`` the kept steps.
+    """
+
+    log_prob: np.ndarray
+    given: np.ndarray
+    prefix_len: int = 0
+
+
+WriteFn = Callable[[Path, ModelSpec, np.ndarray, dict[str, str], "RunDetail | None"], Path]
 
 
 @dataclass(frozen=True)
@@ -32,7 +47,7 @@ _EXPORTERS: dict[str, Exporter] = {}
 
 
 def register_exporter(modality: str, suffixes: tuple[str, ...]) -> Callable[[WriteFn], WriteFn]:
-    """Decorator: ``write(path, spec, x [B, D], text) -> Path`` exports samples of ``modality``."""
+    """Decorator: ``write(path, spec, x [B, D], text, detail) -> Path`` exports samples of ``modality``."""
 
     def deco(fn: WriteFn) -> WriteFn:
         _EXPORTERS[modality] = Exporter(modality, tuple(s.lower() for s in suffixes), fn)
@@ -59,11 +74,15 @@ def check_suffix(path: str | os.PathLike, modality: str) -> Path:
     return p
 
 
-def export_samples(path: str | os.PathLike, spec: ModelSpec, x: np.ndarray, text: dict[str, str] | None = None
-                   ) -> Path:
-    """Write samples x [B, D] (flat, data order) of a model with ``spec`` to ``path``, atomically."""
+def export_samples(path: str | os.PathLike, spec: ModelSpec, x: np.ndarray, text: dict[str, str] | None = None,
+                   detail: RunDetail | None = None) -> Path:
+    """Write samples x [B, D] (flat, data order) of a model with ``spec`` to ``path``, atomically.
+
+    ``text``: metadata the file records (the replay recipe); ``detail``: per-step log p and given
+    steps, which formats that hold them (text JSON) write too.
+    """
     p = check_suffix(path, spec.layout.modality)
-    return exporter_for(spec.layout.modality).write(p, spec, np.asarray(x), dict(text or {}))
+    return exporter_for(spec.layout.modality).write(p, spec, np.asarray(x), dict(text or {}), detail)
 
 
 def to_unit(spec: ModelSpec, x: np.ndarray) -> np.ndarray:
@@ -78,7 +97,7 @@ def to_unit(spec: ModelSpec, x: np.ndarray) -> np.ndarray:
 
 
 @register_exporter("image", (".png",))
-def _write_image(path: Path, spec: ModelSpec, x: np.ndarray, text: dict[str, str]) -> Path:
+def _write_image(path: Path, spec: ModelSpec, x: np.ndarray, text: dict[str, str], detail: RunDetail | None) -> Path:
     shape = spec.layout.shape  # (C, H, W)
     imgs = to_unit(spec, x).reshape(len(x), *shape)
     return write_png(path, image_grid(imgs), text)

@@ -22,7 +22,7 @@ import numpy as np
 from arstudio.core.spec import ModelSpec
 from arstudio.io.atomic import atomic_write
 from arstudio.io.errors import ExportError
-from arstudio.io.export import register_exporter
+from arstudio.io.export import RunDetail, register_exporter
 
 if TYPE_CHECKING:
     import torch
@@ -105,16 +105,65 @@ def write_text(path: str | os.PathLike, export: TextExport) -> Path:
     return write_plain_text(path, export.text)
 
 
+def text_export_of_run(tok: Any, ids: list[int], log_prob: np.ndarray | None, given: np.ndarray | None,
+                       prefix_len: int, info: dict[str, str]) -> TextExport:
+    """The export of one run's tokens: the CLI's ``sample``, the studio's Export and ``replay`` all build it here.
+
+    ``log_prob`` [T] nats (None: unknown), ``given`` [T] kept or forced, ``prefix_len`` the kept
+    steps (the prompt, shown as such); ``tok`` decodes ids (None: ids joined by spaces).
+    """
+    decode = tok.decode if tok is not None else (lambda v: " ".join(map(str, v)))
+    label = tok.token_str if tok is not None else str
+    lp = np.full(len(ids), np.nan) if log_prob is None else np.asarray(log_prob, dtype=np.float64)
+    gv = np.zeros(len(ids), dtype=bool) if given is None else np.asarray(given, dtype=bool)
+    toks = [TokenRecord(i, label(i), float(lp[t]), bool(gv[t])) for t, i in enumerate(ids)]
+    return TextExport(decode(ids), toks, decode(ids[:prefix_len]), dict(info))
+
+
 @register_exporter("text", (".txt", ".json"))
-def _write_samples(path: Path, spec: ModelSpec, x: np.ndarray, text: dict[str, str]) -> Path:
-    """Samples [B, T] of token ids (NaN: not written) as text: the first sample, or JSON of it (no log p)."""
+def _write_samples(path: Path, spec: ModelSpec, x: np.ndarray, text: dict[str, str], detail: RunDetail | None) -> Path:
+    """Samples [B, T] of token ids (NaN: not written) as text: the first sample, or JSON of it.
+
+    With ``detail`` the JSON holds each token's log p and whether it was given; ``text`` (the
+    replay recipe) goes into the JSON's ``info``, so that ``arstudio replay`` can make it again.
+    """
     from arstudio.data.tokenizers import tokenizer_from_config
 
-    tok = tokenizer_from_config(spec.config.get("tokenizer"))
+    cfg = spec.config.get("tokenizer")
+    tok = tokenizer_from_config(cfg) if cfg is not None else None
     row = np.asarray(x, dtype=np.float64).reshape(len(x), -1)[0]
-    ids = [int(v) for v in row[~np.isnan(row)]]
-    toks = [TokenRecord(i, tok.token_str(i), float("nan")) for i in ids]
-    return write_text(path, TextExport(tok.decode(ids), toks, "", dict(text)))
+    taken = ~np.isnan(row)
+    ids = [int(v) for v in row[taken]]
+    if detail is None:
+        export = text_export_of_run(tok, ids, None, None, 0, text)
+    else:
+        lp = np.asarray(detail.log_prob, dtype=np.float64).reshape(len(x), -1)[0][: len(ids)]
+        export = text_export_of_run(tok, ids, lp, np.asarray(detail.given)[: len(ids)], detail.prefix_len, text)
+    return write_text(path, export)
+
+
+def read_text_recipe_fields(path: Path) -> dict[str, str]:
+    """The replay metadata of a JSON text export (its ``info``); ReplayError when the file is not one."""
+    from arstudio.core.replay import ReplayError
+
+    if path.suffix.lower() != ".json":
+        raise ReplayError(f"{path}: plain text has no room for replay metadata; export as .json to replay a text")
+    try:
+        export = read_text_json(path)
+    except ValueError as e:
+        msg = str(e)
+        raise ReplayError(msg if msg.startswith(str(path)) else f"{path}: {msg}") from None
+    return {str(k): v for k, v in export.info.items() if isinstance(v, str)}
+
+
+def _register_replay_reader() -> None:
+    from arstudio.core.replay import register_reader
+
+    register_reader(".json", read_text_recipe_fields)
+    register_reader(".txt", read_text_recipe_fields)
+
+
+_register_replay_reader()
 
 
 def open_checkpoint(path: str | os.PathLike, device: "str | torch.device" = "cpu") -> tuple[Any, Any]:

@@ -227,6 +227,7 @@ class MainWindow(QMainWindow):
             self.show_error("Nothing to export", "Press Play first: there are no samples yet.")
             return None
         try:
+            record = self.panel.exported_record(record)
             text = export_recipe(model, record).to_text()  # how it was made: `arstudio replay` remakes it
             out = self.panel.export(Path(path), record, text)
         except Exception as e:  # ExportError, or anything else: a message, never a crash
@@ -294,7 +295,7 @@ class MainWindow(QMainWindow):
 
     def replay_dialog(self) -> None:
         """Ask for an exported file and replay it step by step."""
-        path, _ = QFileDialog.getOpenFileName(self, "Replay export", str(Path.cwd()), "PNG image (*.png);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self, "Replay export", str(Path.cwd()), "Exports (*.png *.json);;All files (*)")
         if path:
             self.replayer.open(path)
 

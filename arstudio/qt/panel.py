@@ -56,6 +56,10 @@ class ModalityPanel(QWidget):
     def shutdown(self) -> None:
         """Stop any thread the panel started (the window closes, or another panel replaces it)."""
 
+    def exported_record(self, record: RunRecord) -> RunRecord:
+        """The run Export writes, given the current one (a panel that shows an earlier run says which)."""
+        return record
+
     def export(self, path: Path, record: RunRecord, text: dict[str, str]) -> Path:
         """Write the run's output to ``path``; raise ``arstudio.io.ExportError`` when it cannot."""
         raise NotImplementedError

@@ -103,7 +103,7 @@ class ReplayOpener(QObject):
         self.session.set_settings(RunSettings(r.batch, r.seed, r.policy, r.ordering))
         prefix = None if r.prefix is None else np.asarray(r.prefix, dtype=np.float64)
         forced = {t: np.asarray(v, dtype=np.float64) for t, v in r.forced.items()}
-        self.session.start(paused=True, prefix=prefix, forced=forced)
+        self.session.start(paused=True, prefix=prefix, forced=forced, steps=r.steps)
         took = "all steps" if r.steps is None else f"{r.steps} steps"
         self.replay_ready.emit(f"Replaying {pending.file.name}: {info.name}, seed {r.seed}, {r.batch} samples, "
                                f"{took}. Press Right to step, Space to play.")

@@ -124,8 +124,11 @@ class RunSession(QObject):
 
     def start(self, paused: bool = False, prefix: np.ndarray | None = None,
               forced: dict[int, np.ndarray] | None = None,
-              given: tuple[np.ndarray, np.ndarray] | None = None) -> int:
-        """Start a new run with the current settings (a branch when ``prefix``/``forced`` are given)."""
+              given: tuple[np.ndarray, np.ndarray] | None = None, steps: int | None | str = "plan") -> int:
+        """Start a new run with the current settings (a branch when ``prefix``/``forced`` are given).
+
+        ``steps``: how many steps this run takes (None: the whole layout); by default the plan's.
+        """
         if self.model is None:
             return self._run_id
         self._cancel()
@@ -135,7 +138,8 @@ class RunSession(QObject):
         if prefix is None and given is None and plan.prefix is not None and len(plan.prefix):
             prefix = np.broadcast_to(np.asarray(plan.prefix), (batch, len(plan.prefix))).copy()
         req = RunRequest(self._run_id, batch, s.seed, s.policy, s.ordering, prefix, dict(forced or {}),
-                         self.cond(batch), *(given or (None, None)), steps=plan.steps, stop_value=plan.stop_value)
+                         self.cond(batch), *(given or (None, None)), steps=plan.steps if steps == "plan" else steps,
+                         stop_value=plan.stop_value)
         self._control = RunControl(paused=paused, rate=self.rate)
         self._set_state(PAUSED if paused else RUNNING)
         self._run_requested.emit(req, self._control)

@@ -73,6 +73,9 @@ def test_no_metadata_missing_checkpoint_and_not_a_png(cli, trained, tmp_path, on
     assert "is not the checkpoint the export was made with" in line
     (tmp_path / "notes.txt").write_text("hello")
     line = one_error_line(*cli("replay", tmp_path / "notes.txt", "--out", tmp_path / "c.png")[::2])
-    assert "cannot replay .txt files" in line
+    assert "plain text has no room for replay metadata" in line
+    (tmp_path / "notes.bmp").write_text("hello")
+    line = one_error_line(*cli("replay", tmp_path / "notes.bmp", "--out", tmp_path / "c.png")[::2])
+    assert "cannot replay .bmp files" in line
     line = one_error_line(*cli("replay", tmp_path / "nope.png", "--out", tmp_path / "c.png")[::2])
     assert "no such file" in line

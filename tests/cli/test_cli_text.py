@@ -123,3 +123,37 @@ def test_bad_text_input_is_one_line(cli, tiny_gpt, gpt2_folder, tmp_path, one_er
     assert "does not match config.json" in line
     line = one_error_line(*cli("eval", gpt2_folder)[::2])
     assert "--text" in line
+
+
+@pytest.mark.parametrize("which", ["tiny_gpt", "gpt2_folder"])
+def test_replay_of_a_text_export_is_byte_for_byte(cli, request, tmp_path, which):
+    ckpt = request.getfixturevalue(which)
+    first, copy = tmp_path / "a.json", tmp_path / "b.json"
+    rc, _, err = cli("sample", ckpt, "--prompt", "def", "--tokens", 8, "--seed", 5, "--temperature", 0.9,
+                     "--top-k", 20, "--out", first)
+    assert rc == 0, err
+    doc = read_text_json(first)
+    assert doc.info["arstudio:modality"] == "text" and doc.info["arstudio:seed"] == "5"
+    assert all(t.log_prob <= 0 for t in doc.tokens if not t.given)
+    rc, out, err = cli("replay", first, "--out", copy, "--checkpoint", ckpt)
+    assert rc == 0, err
+    assert copy.read_bytes() == first.read_bytes()
+
+
+def test_text_replay_errors_are_one_line(cli, tiny_gpt, tmp_path, one_error_line):
+    txt = tmp_path / "a.txt"
+    assert cli("sample", tiny_gpt, "--prompt", "a", "--tokens", 3, "--out", txt)[0] == 0
+    line = one_error_line(*cli("replay", txt, "--out", tmp_path / "b.txt", "--checkpoint", tiny_gpt)[::2])
+    assert "export as .json" in line
+    foreign = tmp_path / "foreign.json"
+    foreign.write_text('{"hello": 1}', encoding="utf-8")
+    line = one_error_line(*cli("replay", foreign, "--out", tmp_path / "b.json")[::2])
+    assert "not an arstudio text export" in line and "foreign.json" in line
+    first = tmp_path / "a.json"
+    assert cli("sample", tiny_gpt, "--prompt", "a", "--tokens", 3, "--out", first)[0] == 0
+    doc = json.loads(first.read_text(encoding="utf-8"))
+    doc["info"] = {k: v for k, v in doc["info"].items() if k != "arstudio:seed"}
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps(doc), encoding="utf-8")
+    line = one_error_line(*cli("replay", broken, "--out", tmp_path / "c.json", "--checkpoint", tiny_gpt)[::2])
+    assert "arstudio:seed missing" in line

@@ -244,3 +244,34 @@ def test_gpt2_folder_opens_and_a_broken_one_says_why(studio, wait_finished, qtbo
     w.open_checkpoint(folder)
     qtbot.waitUntil(lambda: "merges.txt" in w.last_error, timeout=10000)
     w.close()
+
+
+def test_studio_text_export_replays_byte_for_byte(studio, wait_finished, text_ckpt, qtbot, tmp_path, monkeypatch):
+    from arstudio.cli import main
+
+    w = studio(text_ckpt["gpt"], seed=6)
+    w.controls.temperature.setValue(0.8)
+    run_prompt(w, qtbot, wait_finished, "ab", 9)
+    first, panel = w.session.record, w.panel
+    panel.tokens_view.token_hovered.emit(4)  # branch at step 4: a prefix and a forced token
+    alt = next(v for v in panel.alternatives.values() if v != panel._ids(first)[4])
+    panel.alternatives.choose(alt)
+    qtbot.waitUntil(lambda: w.session.record is not first and w.session.state == "finished", timeout=10000)
+    wait_finished(w)
+    outs = [w.export_to(tmp_path / "branch.json")]
+    panel.tree.node_selected.emit(0)  # the first run, shown again: Export writes it, with its own recipe
+    outs.append(w.export_to(tmp_path / "first.json"))
+    assert read_text_json(outs[1]).text == panel.tok.decode(panel._ids(first))
+    for out in outs:
+        copy = tmp_path / ("copy-" + out.name)
+        assert main(["replay", str(out), "--out", str(copy), "--checkpoint", str(text_ckpt["gpt"])]) == 0
+        assert copy.read_bytes() == out.read_bytes()
+    # File > Replay opens the text as a paused run that plays to the same tokens
+    want = panel._ids(first).tolist()
+    w.session.reset()
+    monkeypatch.setenv("ARSTUDIO_USER_MODELS", str(text_ckpt["gpt"].parent))
+    assert w.replayer.open(outs[1])
+    qtbot.waitUntil(lambda: w.session.state == "paused" and w.session.record is not None, timeout=10000)
+    w.controls.play_button.click()
+    wait_finished(w)
+    assert w.panel._ids(w.session.record).tolist() == want

@@ -18,7 +18,8 @@ import numpy as np
 from PySide6.QtWidgets import QWidget
 
 from arstudio.data.tokenizers import EOT, BPETokenizer, CharTokenizer, Tokenizer, TokenizerError, tokenizer_from_config
-from arstudio.io.text import TextExport, TokenRecord, write_text
+from arstudio.io.errors import ExportError
+from arstudio.io.export import RunDetail, export_samples
 from arstudio.qt.messages import ModelInfo, RunPlan
 from arstudio.qt.panel import ModalityPanel
 from arstudio.qt.record import RunRecord
@@ -349,19 +350,22 @@ class TextPanel(ModalityPanel):
                                        f"{win}{unk}")
 
     # ---- export and shutdown ------------------------------------------------------------------------
-    def text_export(self, record: RunRecord, info: dict[str, str] | None = None) -> TextExport:
-        """The run's text with its per-token log-probabilities."""
-        ids = self._ids(record).tolist()
-        given = record.info.request.prefix_len
-        decode = self.tok.decode if self.tok is not None else (lambda v: " ".join(map(str, v)))
-        toks = [TokenRecord(i, self.labels[i], float(record.log_prob[t, 0]), t < given or bool(record.forced[t]))
-                for t, i in enumerate(ids)]
-        return TextExport(decode(ids), toks, decode(ids[:given]), {"checkpoint": self.info.name if self.info else "",
-                                                                      **(info or {})})
+    def exported_record(self, record: RunRecord) -> RunRecord:
+        node = self.nodes.get(self.shown) if self.shown is not None else None
+        return node.record if node is not None else record
 
     def export(self, path: Path, record: RunRecord, text: dict[str, str]) -> Path:
-        node = self.nodes.get(self.shown) if self.shown is not None else None
-        return write_text(path, self.text_export(node.record if node is not None else record, text))
+        """The shown run as .txt, or .json with each token's log p and the replay recipe (``text``).
+
+        Written by the same exporter as ``arstudio sample`` and ``arstudio replay``, so that a
+        replay of the file gives the same bytes.
+        """
+        if self.info is None:
+            raise ExportError("no model is loaded")
+        if Path(path).suffix.lower() not in (".txt", ".json"):
+            raise ExportError(f"{path}: text is written as .txt (plain) or .json (with per-token log-probabilities)")
+        detail = RunDetail(record.log_prob.T, record.forced, int(record.info.request.prefix_len))
+        return export_samples(path, self.info.spec, record.data(), text, detail)
 
     def shutdown(self) -> None:
         self.analysis.shutdown()
