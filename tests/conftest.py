@@ -11,3 +11,49 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import torch  # noqa: E402
 
 torch.set_num_threads(1)
+
+import tempfile  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def make_read_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Path], Path]]:
+    """Make a folder read-only for this process: chmod 0500, and where that stops nothing (root) refuse as the OS would.
+
+    Root ignores permission bits, so for root ``os.access`` answers "no" for writes under the
+    folder and ``tempfile.mkstemp`` there raises PermissionError: what a normal user meets.
+    """
+    folders: list[Path] = []
+    real_access, real_mkstemp = os.access, tempfile.mkstemp
+
+    def under(p: object) -> bool:
+        try:
+            q = Path(os.fspath(p)).resolve()  # type: ignore[arg-type]
+        except (TypeError, OSError):
+            return False
+        return any(q == f or f in q.parents for f in folders)
+
+    def access(p: object, mode: int, *args: object, **kwargs: object) -> bool:
+        if mode & os.W_OK and under(p):
+            return False
+        return real_access(p, mode, *args, **kwargs)  # type: ignore[arg-type]
+
+    def mkstemp(*args: object, dir: object = None, **kwargs: object) -> tuple[int, str]:  # noqa: A002 (its name)
+        if dir is not None and under(dir):
+            raise PermissionError(13, "Permission denied", os.fspath(dir))  # type: ignore[arg-type]
+        return real_mkstemp(*args, dir=dir, **kwargs)  # type: ignore[arg-type, call-overload]
+
+    def make(folder: Path) -> Path:
+        folder.chmod(0o500)
+        folders.append(folder.resolve())
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            monkeypatch.setattr(os, "access", access)
+            monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+        return folder
+
+    yield make
+    for f in folders:
+        f.chmod(0o700)

@@ -54,9 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.speed is not None:
         window.controls.set_rate(args.speed or None)
     if args.ordering:
-        window.session.checkpoint_loaded.connect(lambda _info: window.controls.ordering.setCurrentIndex(args.ordering))
+        window.session.checkpoint_loaded.connect(
+            lambda _info, w=window: w.controls.ordering.setCurrentIndex(args.ordering))
     if args.play:
-        window.session.checkpoint_loaded.connect(lambda _info: window.session.play())
+        window.session.checkpoint_loaded.connect(lambda _info, w=window: w.session.play())
     window.show()
     code = int(app.exec())
     window.deleteLater()  # tear Qt objects down while the application still exists

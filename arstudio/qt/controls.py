@@ -45,6 +45,7 @@ class ControlsPanel(QWidget):
         row = QHBoxLayout()
         self.model_combo = QComboBox()
         self.model_combo.setMinimumContentsLength(18)
+        self.model_combo.setToolTip("The shipped checkpoints, your own, and files you opened: pick one to load it")
         self.open_button = QToolButton(text="Open…")
         self.open_button.setToolTip("Open a checkpoint file (.safetensors)")
         row.addWidget(self.model_combo, 1)
@@ -62,12 +63,14 @@ class ControlsPanel(QWidget):
         self.play_button = QPushButton("Play")
         self.play_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
         self.play_button.setShortcut("Space")
+        self.play_button.setToolTip("Play, or pause a running run (Space)")
         self.step_button = QPushButton("Step")
         self.step_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaSeekForward))
         self.step_button.setToolTip("Sample one step (Right arrow)")
         self.step_button.setShortcut("Right")
         self.reset_button = QPushButton("Reset")
         self.reset_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaSkipBackward))
+        self.reset_button.setToolTip("Stop and clear the run; the next Play starts again from step 0")
         for b in (self.play_button, self.step_button, self.reset_button):
             buttons.addWidget(b)
         pl.addLayout(buttons)
@@ -76,6 +79,7 @@ class ControlsPanel(QWidget):
         self.speed_slider.setRange(0, len(SPEEDS) - 1)
         self.speed_slider.setValue(SPEEDS.index(50))
         self.speed_slider.setTickPosition(QSlider.TickPosition.TicksBelow)
+        self.speed_slider.setToolTip("Steps per second, from 1 to unlimited (as fast as the model samples)")
         self.speed_label = QLabel(speed_label(50))
         self.speed_label.setMinimumWidth(90)
         speed_row.addWidget(QLabel("Speed"))
@@ -90,14 +94,18 @@ class ControlsPanel(QWidget):
         self.samples.setToolTip("Number of samples, drawn as a grid")
         seed_row = QHBoxLayout()
         self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=0)
+        self.seed.setToolTip("Random seed: the same model, seed and settings give the same samples")
         self.dice = QToolButton(text="Random")
         self.dice.setToolTip("A random seed")
         seed_row.addWidget(self.seed, 1)
         seed_row.addWidget(self.dice)
         self.temperature = QDoubleSpinBox(minimum=0.0, maximum=5.0, singleStep=0.1, value=1.0, decimals=2)
         self.temperature.setSpecialValueText("0 (greedy)")
+        self.temperature.setToolTip("Divide the log-probabilities by T before sampling: below 1 sharper, above 1 "
+                                    "flatter, 0 always takes the most probable value")
         self.top_k = QSpinBox(minimum=0, maximum=100000, value=0)
         self.top_k.setSpecialValueText("off")
+        self.top_k.setToolTip("Sample only among the k most probable values (off: all of them)")
         self.top_p = QDoubleSpinBox(minimum=0.01, maximum=1.0, singleStep=0.05, value=1.0, decimals=2)
         self.top_p.setToolTip("Nucleus sampling: keep the smallest set of values whose mass reaches p (1 = off)")
         self.ordering = QComboBox()
@@ -200,6 +208,24 @@ class ControlsPanel(QWidget):
             self.select_path(str(info.path))
         self.ordering.setEnabled(self.ordering.count() > 1)
         self._syncing = False
+
+    def remembered(self) -> dict[str, float | int | None]:
+        """What the studio keeps for the next session: the sampling controls and the speed."""
+        return {"samples": int(self.samples.value()), "seed": int(self.seed.value()),
+                "temperature": float(self.temperature.value()), "top_k": int(self.top_k.value()),
+                "top_p": float(self.top_p.value()), "rate": self.rate()}
+
+    def restore(self, values: dict[str, float | int | None]) -> None:
+        """Set the controls from a previous session's ``remembered()`` (out-of-range values are clamped)."""
+        self._syncing = True
+        widgets = {"samples": self.samples, "seed": self.seed, "temperature": self.temperature, "top_k": self.top_k,
+                   "top_p": self.top_p}
+        for k, w in widgets.items():
+            if values.get(k) is not None:
+                w.setValue(values[k])  # type: ignore[arg-type]
+        self._syncing = False
+        if "rate" in values:
+            self.set_rate(values["rate"])
 
     def show_settings(self, s: RunSettings) -> None:
         """Show settings the session changed (e.g. the next seed) without emitting them back."""

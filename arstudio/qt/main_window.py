@@ -105,6 +105,7 @@ class MainWindow(QMainWindow):
         if state is not None:
             self.restoreState(state)
         self.controls.set_catalog(catalog.list_checkpoints())
+        self.controls.restore(self.settings.sampling())
         self.session.set_rate(self.controls.rate())
         self.session.set_settings(self.controls.settings())
         if checkpoint is None:
@@ -321,6 +322,8 @@ class MainWindow(QMainWindow):
         return self.panel.describe_step(record, step) if self.panel is not None else f"step {step}"
 
     def _on_loaded(self, info: ModelInfo) -> None:
+        if self._closed:  # the window closed while the checkpoint loaded: start no panel (or its threads) now
+            return
         if not self._set_panel(info):
             return
         self.controls.set_model(info)
@@ -390,6 +393,7 @@ class MainWindow(QMainWindow):
         """Remember the layout, cancel the run and join the worker thread before the window goes."""
         if not self._closed:
             self.settings.save_window(self.saveGeometry(), self.saveState())
+            self.settings.save_sampling(self.controls.remembered())
         self._closed = True
         if getattr(self, "train_dialog", None) is not None:
             self.train_dialog.shutdown()

@@ -1,4 +1,4 @@
-"""What the studio remembers between sessions: window geometry and dock layout, and recent files.
+"""What the studio remembers between sessions: window layout, recent files, sampling settings and speed.
 
 Stored with QSettings in an INI file under the platform's config folder (``ARSTUDIO_CONFIG_DIR``
 overrides it, as the tests do, so that no test touches a person's settings).
@@ -13,6 +13,7 @@ from platformdirs import user_config_dir
 from PySide6.QtCore import QByteArray, QSettings
 
 MAX_RECENT = 8
+SAMPLING_KEYS = {"samples": int, "seed": int, "temperature": float, "top_k": int, "top_p": float, "rate": float}
 
 
 def settings_path() -> Path:
@@ -46,6 +47,28 @@ class StudioSettings:
         self._qs.setValue("window/geometry", geometry)
         self._qs.setValue("window/state", state)
         self._qs.sync()
+
+    def save_sampling(self, values: dict[str, float | int | None]) -> None:
+        """Remember the sampling controls (samples, seed, temperature, top_k, top_p, rate; rate None = unlimited)."""
+        for k, v in values.items():
+            self._qs.setValue(f"sampling/{k}", "unlimited" if v is None else str(v))
+        self._qs.sync()
+
+    def sampling(self) -> dict[str, float | int | None]:
+        """The remembered sampling controls; entries that are missing or unreadable are left out."""
+        out: dict[str, float | int | None] = {}
+        for k, cast in SAMPLING_KEYS.items():
+            raw = self._qs.value(f"sampling/{k}")
+            if raw is None:
+                continue
+            if k == "rate" and str(raw) == "unlimited":
+                out[k] = None
+                continue
+            try:
+                out[k] = cast(str(raw))
+            except ValueError:
+                continue  # a hand-edited or foreign value: the control keeps its default
+        return out
 
     def window(self) -> tuple[QByteArray | None, QByteArray | None]:
         """The remembered geometry and dock layout, if any."""

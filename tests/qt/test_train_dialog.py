@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -106,17 +104,13 @@ def test_a_run_that_dies_midway_leaves_the_last_save_loadable(dialog, qtbot, mon
     assert not [p for p in out.parent.iterdir() if p.name.endswith(".tmp")]
 
 
-@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root can write to read-only folders")
-def test_read_only_folder_is_refused_before_training(dialog, tmp_path) -> None:
+def test_read_only_folder_is_refused_before_training(dialog, tmp_path, make_read_only) -> None:
     folder = user_models_dir()
     folder.mkdir(parents=True)
-    folder.chmod(0o500)
-    try:
-        _set(dialog)
-        assert not dialog.start()
-        assert "read-only" in dialog.status.text()
-    finally:
-        folder.chmod(0o700)
+    make_read_only(folder)
+    _set(dialog)
+    assert not dialog.start()
+    assert "read-only" in dialog.status.text()
 
 
 def test_a_folder_that_cannot_be_made_is_refused(dialog, tmp_path, monkeypatch) -> None:
