@@ -19,6 +19,7 @@ from typing import Any, NoReturn, TextIO
 
 import arstudio
 
+from arstudio.cli_eval import eval_checkpoint, unit
 from arstudio.cli_modality import SAMPLERS, eval_text, policy_from_args
 
 PROG = "arstudio"
@@ -222,7 +223,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     m = meta.metrics
-    print(f"{kind.name} on {data.name}: test NLL {m['test_nats']:.3f} nats/{_unit(kind.modality)}, "
+    print(f"{kind.name} on {data.name}: test NLL {m['test_nats']:.3f} nats/{unit(kind.modality)}, "
           f"{m['test_bits_per_dim']:.4f} bits/dim (valid {m['valid_nats']:.3f} nats, "
           f"{m['valid_bits_per_dim']:.4f} bits/dim)")
     print(f"saved {out}")
@@ -287,50 +288,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------------------------------ eval
 
-_UNITS = {"image": "image", "text": "window"}  # what one held-out example is, per modality (a later issue adds its own)
-
-
-def _unit(modality: str) -> str:
-    return _UNITS.get(modality, "example")
-
-
-def _split_data(meta: Any, split: str) -> tuple[Any, Any, str]:
-    """The held-out examples (and labels) of ``split``, by the indices the checkpoint recorded."""
-    from arstudio.data.datasets import get_dataset
-
-    name = meta.data.get("name")
-    if not name:
-        raise ValueError("the checkpoint does not record its data set, so there is nothing to evaluate on")
-    return get_dataset(name).recorded_split(split, meta.data.get("split", {}).get(split))
-
-
 def cmd_eval(args: argparse.Namespace) -> int:
     """Recompute held-out NLL from the data set, on the split the checkpoint recorded."""
-    from arstudio.train.evaluate import evaluate
-
     path, model, meta = _load(args)
     if getattr(args, "text", None):
         return eval_text(args, path, model, meta)
-    if meta.extra.get("format") == "huggingface-gpt2":
-        raise ValueError(f"{path}: a GPT-2 folder records no held-out split; score a text file with --text FILE")
-    x, labels, note = _split_data(meta, args.split)
-    if x.shape[1] != model.spec.layout.length:
-        raise ValueError(f"{path.name}: the model has {model.spec.layout.length} steps but {meta.data['name']} "
-                         f"examples have {x.shape[1]} values")
-    cond = labels if model.spec.cond else None
-    m = evaluate(model, x, cond)
-    modality = model.spec.layout.modality
-    recorded = meta.metrics.get(f"{args.split}_nats")
-    if args.json:
-        print(json.dumps({"checkpoint": path.stem, "path": str(path), "kind": meta.kind, "modality": modality,
-                          "data": meta.data["name"], "split": args.split, "n": len(x), "nats": m["nats"],
-                          "bits_per_dim": m["bits_per_dim"], "unit": f"nats/{_unit(modality)}",
-                          "recorded_nats": recorded}, sort_keys=True))
-        return 0
-    print(f"{path.stem} ({meta.kind}) on {meta.data['name']} {args.split}, {len(x)} examples{note}:")
-    print(f"  NLL {m['nats']:.3f} nats/{_unit(modality)}, {m['bits_per_dim']:.4f} bits/dim"
-          + (f"  (recorded at training: {recorded:.3f} nats)" if isinstance(recorded, (int, float)) else ""))
-    return 0
+    return eval_checkpoint(args, path, model, meta)
 
 
 # ----------------------------------------------------------------------------------------------- bench
@@ -396,10 +359,13 @@ def build_parser() -> argparse.ArgumentParser:
             s.add_argument("--split", choices=("test", "valid"), default="test")
             s.add_argument("--json", action="store_true", help="one JSON object")
             s.add_argument("--text", metavar="FILE", help="text models: bits per byte and per token of this text file")
+            s.add_argument("--marginal", action="store_true",
+                           help="class-conditional models: also -log sum_c p(c) p(x|c), the NLL to compare with "
+                                "unconditional models (one pass per class)")
             s.set_defaults(func=cmd_eval)
 
     s = sub.add_parser("replay", help="regenerate an exported file from the recipe it records")
-    s.add_argument("file", metavar="FILE", help="a file arstudio exported (.png)")
+    s.add_argument("file", metavar="FILE", help="a file arstudio exported (.png, or a text's .json)")
     s.add_argument("--out", metavar="COPY", required=True, help="where to write the regenerated copy")
     s.add_argument("--checkpoint", metavar="CHECKPOINT",
                    help="the checkpoint to use (default: found by its sha256 among shipped and user checkpoints)")

@@ -26,3 +26,32 @@ def evaluate(model: ARModel, x: torch.Tensor, cond: Any = None, batch_size: int 
         raise ValueError("cannot evaluate on an empty set")
     nats = total / n
     return {"nats": nats, "bits_per_dim": nats / (x.shape[1] * math.log(2))}
+
+
+@torch.no_grad()
+def evaluate_marginal(model: ARModel, x: torch.Tensor, log_prior: torch.Tensor, batch_size: int = 256
+                      ) -> dict[str, float]:
+    """Unconditional NLL of a class-conditional model: -log sum_c p(c) p(x | c), one pass per class.
+
+    ``log_prior`` [C] is log p(c) (e.g. the training labels' frequencies). This is the figure to
+    compare with an unconditional model's NLL; -log p(x | true c) is lower by up to log C nats.
+    """
+    classes = int(log_prior.numel())
+    if classes < 1:
+        raise ValueError("the marginal NLL needs at least one class")
+    was_training = model.training
+    model.eval()
+    lp = log_prior.double().to(model.device)
+    total, n = 0.0, 0
+    for i in range(0, len(x), batch_size):
+        xb = x[i:i + batch_size].to(model.device)
+        per_class = torch.stack([-model.eval_nll(xb, torch.full((len(xb),), c, dtype=torch.long,
+                                                                 device=model.device)).double()
+                                 for c in range(classes)], dim=1)  # [B, C] log p(x | c)
+        total += float(-(torch.logsumexp(per_class + lp, dim=1)).sum())
+        n += len(xb)
+    model.train(was_training)
+    if n == 0:
+        raise ValueError("cannot evaluate on an empty set")
+    nats = total / n
+    return {"nats": nats, "bits_per_dim": nats / (x.shape[1] * math.log(2))}

@@ -1,0 +1,78 @@
+"""`arstudio eval` of a checkpoint on its recorded held-out split: NLL per example and bits per dimension.
+
+For class-conditional models ``--marginal`` adds -log sum_c p(c) p(x|c), the figure to set beside
+an unconditional model's NLL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+
+UNITS = {"image": "image", "text": "window"}  # what one held-out example is, per modality (a later issue adds its own)
+
+
+def unit(modality: str) -> str:
+    return UNITS.get(modality, "example")
+
+
+def split_data(meta: Any, split: str) -> tuple[Any, Any, str]:
+    """The held-out examples (and labels) of ``split``, by the indices the checkpoint recorded."""
+    from arstudio.data.datasets import get_dataset
+
+    name = meta.data.get("name")
+    if not name:
+        raise ValueError("the checkpoint does not record its data set, so there is nothing to evaluate on")
+    return get_dataset(name).recorded_split(split, meta.data.get("split", {}).get(split))
+
+
+def eval_checkpoint(args: argparse.Namespace, path: Path, model: Any, meta: Any) -> int:
+    """Held-out NLL of a loaded checkpoint on the split it recorded (and the marginal NLL with --marginal)."""
+    from arstudio.train.evaluate import evaluate
+
+    if meta.extra.get("format") == "huggingface-gpt2":
+        raise ValueError(f"{path}: a GPT-2 folder records no held-out split; score a text file with --text FILE")
+    x, labels, note = split_data(meta, args.split)
+    if x.shape[1] != model.spec.layout.length:
+        raise ValueError(f"{path.name}: the model has {model.spec.layout.length} steps but {meta.data['name']} "
+                         f"examples have {x.shape[1]} values")
+    cond = labels if model.spec.cond else None
+    m = evaluate(model, x, cond)
+    marginal = marginal_nll(args, model, meta) if args.marginal else None
+    modality = model.spec.layout.modality
+    recorded = meta.metrics.get(f"{args.split}_nats")
+    if args.json:
+        row = {"checkpoint": path.stem, "path": str(path), "kind": meta.kind, "modality": modality,
+               "data": meta.data["name"], "split": args.split, "n": len(x), "nats": m["nats"],
+               "bits_per_dim": m["bits_per_dim"], "unit": f"nats/{unit(modality)}", "recorded_nats": recorded,
+               "conditional": cond is not None}
+        if marginal is not None:
+            row.update(marginal_nats=marginal["nats"], marginal_bits_per_dim=marginal["bits_per_dim"])
+        print(json.dumps(row, sort_keys=True))
+        return 0
+    given = " given the label" if cond is not None else ""
+    print(f"{path.stem} ({meta.kind}) on {meta.data['name']} {args.split}, {len(x)} examples{note}:")
+    print(f"  NLL{given} {m['nats']:.3f} nats/{unit(modality)}, {m['bits_per_dim']:.4f} bits/dim"
+          + (f"  (recorded at training: {recorded:.3f} nats)" if isinstance(recorded, (int, float)) else ""))
+    if marginal is not None:
+        print(f"  NLL of the image alone, -log sum_c p(c) p(x|c): {marginal['nats']:.3f} nats/{unit(modality)}, "
+              f"{marginal['bits_per_dim']:.4f} bits/dim")
+    return 0
+
+
+def marginal_nll(args: argparse.Namespace, model: Any, meta: Any) -> dict[str, float]:
+    """-log sum_c p(c) p(x | c) on the split, p(c) the training labels' frequencies (one pass per class)."""
+    import torch
+
+    from arstudio.train.evaluate import evaluate_marginal
+
+    classes = int(model.spec.cond.get("classes", 0) or 0) if model.spec.cond else 0
+    if classes < 1:
+        raise ValueError(f"--marginal is for class-conditional models; {meta.kind} is not one")
+    x, _, _ = split_data(meta, args.split)
+    _, train_labels, _ = split_data(meta, "train")
+    counts = torch.bincount(torch.as_tensor(train_labels).long(), minlength=classes)[:classes].double()
+    return evaluate_marginal(model, x, torch.log(counts / counts.sum()))
