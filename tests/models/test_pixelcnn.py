@@ -172,3 +172,26 @@ def test_cache_benchmark_smoke() -> None:
     assert [r.name for r in results] == ["pixelcnn-cache", "gated_pixelcnn-cache"]
     for r in results:
         assert r.settings["identical"] and r.ours.unit == "steps/s" and r.ratio > 0
+
+
+def test_diagonal_bilstm_sees_every_earlier_pixel_and_row_lstm_does_not() -> None:
+    """Pixel (5, 1) of 8x8. Row LSTM: a triangle above, so (2, 7) is out of reach (Sec. 3.1).
+
+    Diagonal BiLSTM: every earlier pixel, the last one of the row above included, in one layer.
+    Without its right-to-left direction reading the pixel at its own place (the paper's layer as
+    written), that last pixel (4, 7) would be out of reach: checked by zeroing those weights.
+    """
+    base = {"shape": [1, 8, 8], "values": "categorical", "levels": 17, "channels": 8, "first_kernel": 3, "head": 8}
+    index = 5 * 8 + 1
+    earlier = torch.arange(64).view(8, 8) < index
+    torch.manual_seed(0)
+    row = get("pixelrnn").build({**base, "layers": 2, "kernel": 3})
+    seen = receptive_field(row, index, (8, 8))
+    assert not (seen & ~earlier).any() and not seen[2, 7]
+    diag = get("pixelrnn_bilstm").build({**base, "layers": 1})
+    seen = receptive_field(diag, index, (8, 8))
+    assert torch.equal(seen, earlier), "the Diagonal BiLSTM should see every earlier pixel and no later one"
+    with torch.no_grad():
+        diag.layers[0].rev_input.weight[:, -1].zero_()  # the paper's K^is: the layer's input only
+    seen = receptive_field(diag, index, (8, 8))
+    assert not (seen & ~earlier).any() and not seen[4, 7]
