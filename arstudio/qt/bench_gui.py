@@ -216,6 +216,9 @@ def measure(checkpoint: str | None, seconds: float, batch: int, threads: int) ->
     torch.set_num_threads(threads)
     app = make_app()
     with tempfile.TemporaryDirectory() as tmp:
+        # the studio's remembered settings (layout, recent files, speed) go to a folder thrown away after
+        old_config = os.environ.get("ARSTUDIO_CONFIG_DIR")
+        os.environ["ARSTUDIO_CONFIG_DIR"] = str(Path(tmp) / "config")
         path, label = find_checkpoint(checkpoint, Path(tmp))
         model, _ = load_checkpoint(path, device=choose_device())
         window = MainWindow(path)
@@ -263,6 +266,10 @@ def measure(checkpoint: str | None, seconds: float, batch: int, threads: int) ->
         train = train_stall(window, seconds, threads)
         window.close()
         app.processEvents()
+        if old_config is None:
+            os.environ.pop("ARSTUDIO_CONFIG_DIR", None)
+        else:
+            os.environ["ARSTUDIO_CONFIG_DIR"] = old_config
     settings = {"batch": batch, "length": int(model.layout.length), "threads": threads,
                 "device": describe(choose_device()), "checkpoint": label, "seconds": seconds, "rounds": rounds,
                 "platform": os.environ.get("QT_QPA_PLATFORM", "")}

@@ -12,8 +12,9 @@ from arstudio.qt.panels import panel_class
 from arstudio.qt.panels.pixels import PixelPanel
 
 
-def test_bench_gui_prints_bench_results(checkpoints):
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "ARSTUDIO_BENCH_QUICK": "1"}
+def test_bench_gui_prints_bench_results(checkpoints, tmp_path):
+    config = tmp_path / "person-config"  # the settings of whoever runs the bench: left alone
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "ARSTUDIO_BENCH_QUICK": "1", "ARSTUDIO_CONFIG_DIR": str(config)}
     proc = subprocess.run([sys.executable, "-m", "arstudio.qt.bench_gui", "--json", "--checkpoint",
                            str(checkpoints["nade"]), "--seconds", "0.6", "--batch", "4"],
                           capture_output=True, text=True, env=env, timeout=120, check=False)
@@ -29,6 +30,7 @@ def test_bench_gui_prints_bench_results(checkpoints):
     assert tp.floor == 0.9 and tp.settings["batch"] == 4 and tp.settings["threads"] >= 1
     assert stall.ours.unit == "ms" and stall.baseline.value == 50.0 and not stall.higher_is_better
     assert {"batch", "length", "threads", "device"} <= tp.settings.keys()
+    assert not config.exists(), "the bench must not write the studio settings of the person running it"
 
 
 def test_bench_gui_fails_with_one_line_for_a_missing_checkpoint(tmp_path):
