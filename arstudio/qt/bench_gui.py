@@ -231,7 +231,7 @@ def measure(checkpoint: str | None, seconds: float, batch: int, threads: int) ->
         window.controls.samples.setValue(batch)
         window.controls.set_rate(None)
         driver = StudioDriver(window)
-        rounds = 8  # short alternating rounds: a neighbour's load on a shared machine hits both sides alike
+        rounds = 12  # short alternating rounds: a neighbour's load on a shared machine hits both sides alike
         head, live = compare_throughput(driver, model, batch, seconds, rounds)
         # Long runs: a 28x28 NADE (784 steps a run, random weights), so that the figure measures
         # what drawing costs sampling rather than the start-up of a new 64-step run every ~15 ms.
@@ -303,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m arstudio.qt.bench_gui", description=__doc__.split("\n")[0])
     p.add_argument("--json", action="store_true", help="one BenchResult JSON object per line")
     p.add_argument("--checkpoint", help="checkpoint path or shipped name (default: nade-digits)")
-    p.add_argument("--seconds", type=float, default=1.5 if quick else 8.0, help="time for each measurement")
+    p.add_argument("--seconds", type=float, default=1.5 if quick else 12.0, help="time for each measurement")
     p.add_argument("--batch", type=int, default=16, help="samples per run (the studio's default grid)")
     args = p.parse_args(argv)
     threads = int(os.environ.get("ARSTUDIO_BENCH_THREADS", "0") or 0) or 1

@@ -46,7 +46,7 @@ class Inspector(QObject):
         """A new run started: follow its newest step again."""
         self.record, self.hovered, self.pinned = record, None, None
         self.sample = min(self.sample, record.batch - 1)
-        self.strip.reset(record.length)
+        self.strip.reset(record.length, clear=record.filled == 0)
         if record.filled == 0:  # otherwise steps_arrived shows its newest step right after
             self.dist.clear("Sampling…")
         self.focus_changed.emit(-1, -1)

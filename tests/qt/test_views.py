@@ -109,5 +109,8 @@ def test_strip_keeps_its_axes_between_runs_of_the_same_length(qtbot):
     yrange = strip._yrange
     strip.reset(10)
     assert strip._yrange == yrange  # the same model again: log p lies in the same range
+    strip.reset(0)  # a reset between runs
+    strip.reset(10)
+    assert strip._yrange == yrange
     strip.reset(20)
     assert strip._yrange == (-1.0, 0.1)

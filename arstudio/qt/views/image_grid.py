@@ -46,6 +46,8 @@ class ImageGridCanvas(GraphicsLayoutWidget):
         self.n, self.h, self.w = 0, 0, 0
         self.rows, self.cols = 1, 1
         self._hovered = (-1, -1, -1)
+        self._cursor_key: object = None  # what the cursor and hover outlines show now
+        self._hover_key: object = None
         self.rgb = np.zeros((1, 1, 3), dtype=np.uint8)
 
     def set_grid(self, n: int, h: int, w: int) -> None:
@@ -56,8 +58,9 @@ class ImageGridCanvas(GraphicsLayoutWidget):
         cells[...] = theme.UNFILLED
         self.set_cells(cells)
         self.vb.setRange(xRange=(0, self.rgb.shape[1]), yRange=(0, self.rgb.shape[0]), padding=0.02)
+        self._cursor_key = self._hover_key = None  # a new grid: draw both outlines afresh
         self.set_cursor(None)
-        self.hover.setData([], [])
+        self.set_hover(-1, -1, -1)
 
     def set_cells(self, cells: np.ndarray) -> None:
         """Draw cells [N, h, w, 3] uint8 (N as given to ``set_grid``)."""
@@ -82,6 +85,10 @@ class ImageGridCanvas(GraphicsLayoutWidget):
 
     def set_cursor(self, place: tuple[int, int] | None) -> None:
         """Outline pixel (row, column) in every cell (None hides the outline)."""
+        key = (place, self.n, self.h, self.w)
+        if key == self._cursor_key:  # unchanged: no new scatter data (each costs the sampler GIL time)
+            return
+        self._cursor_key = key
         if place is None:
             self.cursor.setData([], [])
             return
@@ -90,6 +97,10 @@ class ImageGridCanvas(GraphicsLayoutWidget):
 
     def set_hover(self, sample: int, row: int, col: int) -> None:
         """Outline one pixel of one cell (sample < 0 hides it)."""
+        key = (max(sample, -1), row, col, self.n, self.h, self.w) if sample >= 0 else (-1,)
+        if key == self._hover_key:
+            return
+        self._hover_key = key
         if sample < 0:
             self.hover.setData([], [])
             return

@@ -40,17 +40,19 @@ class LogProbStrip(QWidget):
         self._yrange = (-1.0, 0.1)
         self.plot.enableAutoRange(x=False, y=False)
 
-    def reset(self, length: int) -> None:
+    def reset(self, length: int, clear: bool = True) -> None:
         """Empty strip for a run of ``length`` steps.
 
         A run as long as the last one keeps the axes as they were (the same model again: its log p
-        lies in the same range), so that nothing is re-laid out at the start of every run.
+        lies in the same range), so that nothing is re-laid out at the start of every run; so does
+        ``length`` 0 (a reset: no run yet).
         """
-        self.curve.setData([], [])
-        self.forced.setData([], [])
-        self.marker.hide()
-        self.summary.setText("")
-        if length != self._length or length == 0:
+        if clear:  # (False when new data follow at once: nothing to draw twice)
+            self.curve.setData([], [])
+            self.forced.setData([], [])
+            self.marker.hide()
+            self.summary.setText("")
+        if length and length != self._length:  # 0 (no run: a reset) keeps the axes for the next run
             self._length = length
             self.plot.setXRange(0, max(1, length - 1), padding=0.01)
             self._yrange = (-1.0, 0.1)
