@@ -12,6 +12,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from arstudio.core.device import set_threads
+from arstudio.qt.gc_guard import freeze_startup_objects
 from arstudio.qt.main_window import ASSETS, MainWindow
 
 
@@ -59,10 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.play:
         window.session.checkpoint_loaded.connect(lambda _info, w=window: w.session.play())
     window.show()
+    freeze_startup_objects()  # full GC passes then skip what lives as long as the studio
     code = int(app.exec())
     window.deleteLater()  # tear Qt objects down while the application still exists
     del window
     app.processEvents()
+    gc.unfreeze()
     gc.collect()
     return code
 

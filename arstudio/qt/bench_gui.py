@@ -17,6 +17,7 @@ runs this module in a child process and collects them). ``ARSTUDIO_BENCH_QUICK=1
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import time
@@ -36,6 +37,7 @@ from arstudio.core.checkpoint import CheckpointError, CheckpointMeta, load_check
 from arstudio.core.device import choose_device, describe  # noqa: E402
 from arstudio.core.generate import generate  # noqa: E402
 from arstudio.core.protocol import ARModel  # noqa: E402
+from arstudio.qt.gc_guard import freeze_startup_objects  # noqa: E402
 from arstudio.qt.messages import RunSummary  # noqa: E402
 
 STALL_BUDGET_MS = 50.0
@@ -226,6 +228,7 @@ def measure(checkpoint: str | None, seconds: float, batch: int, threads: int) ->
         deadline = time.monotonic() + 30
         while window.session.model is None and time.monotonic() < deadline:
             app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        freeze_startup_objects()  # as the studio's main does once its window is up
         if window.session.model is None:
             raise RuntimeError(f"the studio could not load {path}: {window.last_error or 'timed out'}")
         window.controls.samples.setValue(batch)
@@ -266,6 +269,7 @@ def measure(checkpoint: str | None, seconds: float, batch: int, threads: int) ->
         train = train_stall(window, seconds, threads)
         window.close()
         app.processEvents()
+        gc.unfreeze()
         if old_config is None:
             os.environ.pop("ARSTUDIO_CONFIG_DIR", None)
         else:

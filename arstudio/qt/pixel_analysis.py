@@ -12,8 +12,6 @@ from __future__ import annotations
 import gc
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,28 +24,12 @@ from arstudio.core.device import choose_device
 from arstudio.core.protocol import ARModel
 from arstudio.io.images import ImageError, load_for_model
 from arstudio.models.dependency import dependency_map
+from arstudio.qt.gc_guard import no_cyclic_gc
 from arstudio.train import scoring
 
 HELDOUT_ROWS = 64  # model rows (images x labels) scored between checks for shutdown
 _ORPHANS: list[tuple[QThread, QObject]] = []  # threads that did not stop in time: kept, never destroyed running
 RANDOM_TRIALS = 2  # random images whose maps join the sample's to tell "cannot see" from "happens to be 0"
-
-
-@contextmanager
-def no_cyclic_gc() -> Iterator[None]:
-    """Hold off Python's cyclic GC while the analysis thread computes.
-
-    A collection runs in the thread that happens to trigger it; one triggered here could finalize
-    Qt objects of the GUI thread (a closed window's widgets) in the wrong thread. The GUI thread
-    collects instead (``PixelAnalysis.load`` and ``shutdown``).
-    """
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 @dataclass(frozen=True)

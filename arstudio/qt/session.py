@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from arstudio.core.policy import SamplingPolicy
 from arstudio.qt.messages import ModelInfo, RunInfo, RunPlan, RunRequest, RunSummary, StepBatch
+from arstudio.qt.gc_guard import collect_young
 from arstudio.qt.record import RunRecord
 from arstudio.qt.worker import GenerationWorker, RunControl
 
@@ -249,5 +250,6 @@ class RunSession(QObject):
         if self.record is not None:
             self.record.finished = summary.error is None and not summary.cancelled
         self._control = None
+        collect_young()  # here, in the GUI thread: the worker sampled with the cyclic GC off
         self._set_state(FINISHED)
         self.run_finished.emit(summary)

@@ -23,6 +23,7 @@ from arstudio.core.device import choose_device, describe
 from arstudio.core.generate import Step, generate
 from arstudio.core.protocol import ARModel
 from arstudio.io.text import open_checkpoint
+from arstudio.qt.gc_guard import no_cyclic_gc
 from arstudio.qt.messages import ModelInfo, RunInfo, RunRequest, RunSummary, StepBatch
 
 MAX_UPDATES_PER_S = 60.0
@@ -145,6 +146,10 @@ class GenerationWorker(QObject):
     @Slot(str)
     def load_checkpoint(self, path: str) -> None:
         """Load a checkpoint file; emit ``checkpoint_loaded`` or ``checkpoint_failed`` with one line."""
+        with no_cyclic_gc():  # no collection in this thread (see arstudio.qt.gc_guard)
+            self._load(path)
+
+    def _load(self, path: str) -> None:
         try:
             device = choose_device()
             model, meta = open_checkpoint(path, device=device)  # a .safetensors file, or a GPT-2 folder
@@ -165,7 +170,16 @@ class GenerationWorker(QObject):
 
     @Slot(object, object)
     def run(self, request: RunRequest, control: "RunControl") -> None:
-        """Sample one run as ``request`` says, steered by ``control``, emitting batched steps."""
+        """Sample one run as ``request`` says, steered by ``control``, emitting batched steps.
+
+        The cyclic GC stays off meanwhile: a collection triggered here could finalize the GUI
+        thread's Qt objects, and its pause is taken from sampling (the GUI thread collects after
+        the run; a step's objects are freed by reference counting anyway).
+        """
+        with no_cyclic_gc():
+            self._run(request, control)
+
+    def _run(self, request: RunRequest, control: "RunControl") -> None:
         t_start = time.monotonic()
         if control.cancelled:
             self.run_finished.emit(RunSummary(request.run_id, 0, 0.0, cancelled=True))
