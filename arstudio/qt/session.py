@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from arstudio.core.policy import SamplingPolicy
 from arstudio.qt.messages import ModelInfo, RunInfo, RunPlan, RunRequest, RunSummary, StepBatch
@@ -20,6 +20,7 @@ from arstudio.qt.record import RunRecord
 from arstudio.qt.worker import GenerationWorker, RunControl
 
 IDLE, RUNNING, PAUSED, FINISHED = "idle", "running", "paused", "finished"
+GC_INTERVAL_MS = 1000  # young-generation collections in the GUI thread while a run holds the GC off
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,10 @@ class RunSession(QObject):
         self.worker.steps_sampled.connect(self._on_steps)
         self.worker.run_finished.connect(self._on_finished)
         self._thread.start()
+        # While a run keeps the cyclic GC off (arstudio.qt.gc_guard), this thread collects for it.
+        self._gc_timer = QTimer(self)
+        self._gc_timer.setInterval(GC_INTERVAL_MS)
+        self._gc_timer.timeout.connect(collect_young)
 
     # ---- requests from the GUI -------------------------------------------------------------
     @property
@@ -208,6 +213,10 @@ class RunSession(QObject):
     def _set_state(self, state: str) -> None:
         if state != self.state:
             self.state = state
+            if state in (RUNNING, PAUSED):
+                self._gc_timer.start()
+            else:
+                self._gc_timer.stop()
             self.state_changed.emit(state)
 
     # ---- what the worker sends -------------------------------------------------------------
