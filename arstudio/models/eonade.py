@@ -37,6 +37,7 @@ from arstudio.core.dists import Bernoulli
 from arstudio.core.protocol import ARModel, Cursor
 from arstudio.core.registry import register
 from arstudio.models._image import image_spec, require_binary
+from arstudio.models._orderings import ensemble_nll, spec_following
 
 
 @register("eonade", modality="image", title="EoNADE (order-agnostic deep NADE, ensemble of orderings)",
@@ -70,8 +71,7 @@ class EoNADE(ARModel):
         if not 0 <= k < self.num_orderings:
             raise ValueError(f"ordering {k} is out of range: this EoNADE has {self.num_orderings}")
         self.ordering = k
-        self.spec = self.spec.__class__(self.spec.kind, self.spec.config, self._base_layout.with_order(self.orderings[k]),
-                                        self.spec.values, self.spec.cond)
+        self.spec = spec_following(self.spec, self._base_layout, self.orderings[k])
 
     def conditional_logits(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Logits of p(x_j = 1 | the dimensions where mask = 1), for every j, (..., D)."""
@@ -109,13 +109,7 @@ class EoNADE(ARModel):
         return per_example.mean()
 
     def eval_nll(self, x: torch.Tensor, cond: Any = None) -> torch.Tensor:
-        keep = self.ordering
-        lps = []
-        for k in range(self.num_orderings):
-            self.select_ordering(k)
-            lps.append(-self.nll(x, cond))
-        self.select_ordering(keep)
-        return -(torch.logsumexp(torch.stack(lps), dim=0) - np.log(self.num_orderings))
+        return ensemble_nll(self, x, cond)
 
     def start(self, batch: int, cond: Any = None) -> "EoNADECursor":
         return EoNADECursor(self, batch, cond)

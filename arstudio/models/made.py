@@ -34,6 +34,7 @@ from arstudio.core.dists import Bernoulli
 from arstudio.core.protocol import ARModel, Cursor
 from arstudio.core.registry import register
 from arstudio.models._image import image_spec, require_binary
+from arstudio.models._orderings import ensemble_nll, spec_following
 from arstudio.nn.masked import MaskedLinear
 
 
@@ -91,8 +92,7 @@ class MADE(ARModel):
         if self.direct is not None:
             self.direct.set_mask(direct_mask)
         self.ordering = k
-        self.spec = self.spec.__class__(self.spec.kind, self.spec.config, self._base_layout.with_order(self.orderings[k]),
-                                        self.spec.values, self.spec.cond)
+        self.spec = spec_following(self.spec, self._base_layout, self.orderings[k])
 
     def hidden(self, x: torch.Tensor) -> torch.Tensor:
         """Last hidden layer h(x), (B, H_L)."""
@@ -120,13 +120,7 @@ class MADE(ARModel):
         return loss
 
     def eval_nll(self, x: torch.Tensor, cond: Any = None) -> torch.Tensor:
-        keep = self.ordering
-        lps = []
-        for k in range(self.num_orderings):
-            self.select_ordering(k)
-            lps.append(-self.nll(x, cond))
-        self.select_ordering(keep)
-        return -(torch.logsumexp(torch.stack(lps), dim=0) - np.log(self.num_orderings))
+        return ensemble_nll(self, x, cond)
 
     def start(self, batch: int, cond: Any = None) -> "MADECursor":
         return MADECursor(self, batch, cond)

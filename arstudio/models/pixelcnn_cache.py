@@ -92,7 +92,7 @@ def pointwise(conv: nn.Conv2d, v: torch.Tensor) -> torch.Tensor:
     return F.conv1d(v, w.unsqueeze(-1), b)
 
 
-class _ImageCursor(Cursor):
+class CachedImageCursor(Cursor):
     """Shared bookkeeping: the place of step t, the per-step logits computed once, batch selection."""
 
     def __init__(self, model: Any, batch: int, cond: Any = None) -> None:
@@ -134,7 +134,7 @@ class _ImageCursor(Cursor):
             self.cond = self.cond[rows]
 
 
-class PixelCNNCursor(_ImageCursor):
+class PixelCNNCursor(CachedImageCursor):
     """Keeps the input of every masked conv; computes one pixel per layer per step."""
 
     def __init__(self, model: "PixelCNN", batch: int, cond: Any = None) -> None:
@@ -158,7 +158,7 @@ class PixelCNNCursor(_ImageCursor):
         self.first.write(i, j, u)
 
 
-class GatedPixelCNNCursor(_ImageCursor):
+class GatedPixelCNNCursor(CachedImageCursor):
     """Vertical stack one row per layer when a row is complete; horizontal stack one pixel per layer per step."""
 
     def __init__(self, model: "GatedPixelCNN", batch: int, cond: Any = None) -> None:

@@ -32,12 +32,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from arstudio.core.dists import Categorical
-from arstudio.core.protocol import Cursor
 from arstudio.core.registry import register
 from arstudio.models._image import GreyImageModel, check_image_config, image_spec
-from arstudio.models.pixelcnn_cache import ConvCache, pointwise
-from arstudio.nn.masked_conv import HorizontalConv2d, MaskedConv2d, encode_pixels
+from arstudio.models.pixelcnn_cache import CachedImageCursor, ConvCache, pointwise
+from arstudio.nn.masked_conv import HorizontalConv2d, MaskedConv2d
 
 
 def lstm_cell(gates: torch.Tensor, c_prev: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -104,7 +102,7 @@ class PixelRNN(GreyImageModel):
         return RowLSTMCursor(self, batch, cond)
 
 
-class RowLSTMCursor(Cursor):
+class RowLSTMCursor(CachedImageCursor):
     """Keeps, per layer, row i-1's states (h, c) and K^ss of them, and fills row i column by column.
 
     The mask-A first conv and every K^is keep their padded inputs (``ConvCache``), so pixel (i, j)
@@ -113,7 +111,6 @@ class RowLSTMCursor(Cursor):
 
     def __init__(self, model: PixelRNN, batch: int, cond: Any = None) -> None:
         super().__init__(model, batch, cond)
-        _, self.height, self.width = model.image_shape
         dev, hh, w = model.device, self.height, self.width
         self.first = ConvCache(model.first, batch, hh, w, dev)
         self.inputs = [ConvCache(layer.input_to_state, batch, hh, w, dev) for layer in model.layers]
@@ -122,13 +119,14 @@ class RowLSTMCursor(Cursor):
         self.h_cur = [z.clone() for z in zeros]  # row i, filled column by column
         self.c_cur = [z.clone() for z in zeros]
         self.ss = self._state_to_state()  # K^ss (*) h_{i-1}, (B, 4h, W) per layer
-        self._logits: torch.Tensor | None = None
+
+    def _caches(self) -> list[ConvCache]:
+        return [self.first, *self.inputs]
 
     @torch.no_grad()
     def _state_to_state(self) -> list[torch.Tensor]:
         return [layer.state_to_state(h) for layer, h in zip(self.model.layers, self.h_prev)]
 
-    @torch.no_grad()
     def _compute(self, i: int, j: int) -> torch.Tensor:
         """Every layer's state and output at (i, j), into the caches; the logits of pixel (i, j), [B, L]."""
         m = self.model
@@ -141,20 +139,8 @@ class RowLSTMCursor(Cursor):
             f = f + pointwise(layer.out, h)
         return pointwise(m.head2, F.relu(pointwise(m.head1, F.relu(f))))
 
-    def _ensure(self) -> torch.Tensor:
-        if self._logits is None:
-            self._logits = self._compute(*divmod(self.t, self.width))
-        return self._logits
-
-    def dist(self) -> Categorical:
-        return Categorical(self._ensure())
-
-    def _update(self, x_t: torch.Tensor) -> None:
-        self._ensure()  # a push without dist() (prefill) still needs this pixel's states
-        i, j = divmod(self.t, self.width)
-        with torch.no_grad():
-            self.first.write(i, j, encode_pixels(x_t, self.model.n_values).view(self.batch, 1))
-        self._logits = None
+    def _write_pixel(self, i: int, j: int, u: torch.Tensor) -> None:
+        self.first.write(i, j, u)
         if j == self.width - 1:  # row i is complete: it becomes the row above
             self.h_prev, self.c_prev = self.h_cur, self.c_cur
             self.h_cur = [torch.zeros_like(h) for h in self.h_prev]
@@ -162,10 +148,7 @@ class RowLSTMCursor(Cursor):
             self.ss = self._state_to_state()
 
     def _select(self, rows: torch.Tensor) -> None:
-        for cache in (self.first, *self.inputs):
-            cache.select(rows)
+        super()._select(rows)
         self.h_prev, self.c_prev = [h[rows] for h in self.h_prev], [c[rows] for c in self.c_prev]
         self.h_cur, self.c_cur = [h[rows] for h in self.h_cur], [c[rows] for c in self.c_cur]
         self.ss = [s[rows] for s in self.ss]
-        if self._logits is not None:
-            self._logits = self._logits[rows]

@@ -39,13 +39,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from arstudio.core.dists import Categorical
-from arstudio.core.protocol import Cursor
 from arstudio.core.registry import register
 from arstudio.models._image import GreyImageModel, check_image_config, image_spec
-from arstudio.models.pixelcnn_cache import ConvCache, pointwise
+from arstudio.models.pixelcnn_cache import CachedImageCursor, ConvCache, pointwise
 from arstudio.models.pixelrnn import lstm_cell
-from arstudio.nn.masked_conv import MaskedConv2d, encode_pixels, shift_down
+from arstudio.nn.masked_conv import MaskedConv2d, shift_down
 
 
 def skew(x: torch.Tensor) -> torch.Tensor:
@@ -141,12 +139,11 @@ class DiagonalBiLSTMPixelRNN(GreyImageModel):
         return DiagonalBiLSTMCursor(self, batch, cond)
 
 
-class DiagonalBiLSTMCursor(Cursor):
+class DiagonalBiLSTMCursor(CachedImageCursor):
     """Left-to-right states pixel by pixel, right-to-left states row by row when a row is complete."""
 
     def __init__(self, model: DiagonalBiLSTMPixelRNN, batch: int, cond: Any = None) -> None:
         super().__init__(model, batch, cond)
-        _, self.height, self.width = model.image_shape
         dev, w = model.device, self.width
         self.first = ConvCache(model.first, batch, self.height, w, dev)
         zeros = [torch.zeros(batch, layer.hidden, w, device=dev) for layer in model.layers]
@@ -156,9 +153,10 @@ class DiagonalBiLSTMCursor(Cursor):
         self.rev_above = [z.clone() for z in zeros]  # h of row i-1, right to left (what row i reads)
         self.inputs = [torch.zeros(batch, layer.out.out_channels, w, device=dev) for layer in model.layers]
         self.pixels = torch.zeros(batch, 1, w, device=dev)  # encoded values of row i
-        self._logits: torch.Tensor | None = None
 
-    @torch.no_grad()
+    def _caches(self) -> list[ConvCache]:
+        return [self.first]
+
     def _compute(self, i: int, j: int) -> torch.Tensor:
         """Every layer's left-to-right state and output at (i, j); the logits of pixel (i, j), [B, L]."""
         m = self.model
@@ -178,7 +176,12 @@ class DiagonalBiLSTMCursor(Cursor):
             f = f + pointwise(layer.out, h + self.rev_above[n][:, :, j])
         return pointwise(m.head2, F.relu(pointwise(m.head1, F.relu(f))))
 
-    @torch.no_grad()
+    def _write_pixel(self, i: int, j: int, u: torch.Tensor) -> None:
+        self.first.write(i, j, u)
+        self.pixels[:, :, j] = u
+        if j == self.width - 1:
+            self._finish_row()
+
     def _finish_row(self) -> None:
         """Row i is complete: its right-to-left states (per layer), and it becomes the row above."""
         for n, layer in enumerate(self.model.layers):
@@ -194,29 +197,8 @@ class DiagonalBiLSTMCursor(Cursor):
             self.fwd_above[n] = self.fwd_h[n]
             self.fwd_h[n], self.fwd_c[n] = torch.zeros_like(row), torch.zeros_like(row)
 
-    def _ensure(self) -> torch.Tensor:
-        if self._logits is None:
-            self._logits = self._compute(*divmod(self.t, self.width))
-        return self._logits
-
-    def dist(self) -> Categorical:
-        return Categorical(self._ensure())
-
-    def _update(self, x_t: torch.Tensor) -> None:
-        self._ensure()  # a push without dist() (prefill) still needs this pixel's states
-        i, j = divmod(self.t, self.width)
-        with torch.no_grad():
-            v = encode_pixels(x_t, self.model.n_values).view(self.batch, 1)
-            self.first.write(i, j, v)
-            self.pixels[:, :, j] = v
-        self._logits = None
-        if j == self.width - 1:
-            self._finish_row()
-
     def _select(self, rows: torch.Tensor) -> None:
-        self.first.select(rows)
+        super()._select(rows)
         for name in ("fwd_above", "fwd_h", "fwd_c", "rev_above", "inputs"):
             setattr(self, name, [s[rows] for s in getattr(self, name)])
         self.pixels = self.pixels[rows]
-        if self._logits is not None:
-            self._logits = self._logits[rows]
