@@ -104,13 +104,8 @@ def accuracy(clf: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     return float((clf(x).argmax(dim=1) == y).double().mean())
 
 
-def fgsm(clf: nn.Module, x: torch.Tensor, y: torch.Tensor, epsilon: float, levels: int) -> torch.Tensor:
-    """FGSM (Goodfellow et al. 2015): x + epsilon * sign(grad_x loss(clf(x), y)), in grey levels.
-
-    The step is taken in the classifier's input units of grey levels, then rounded and clipped to
-    the ``levels`` grey levels, so every pixel moves by at most ``round(epsilon)`` levels and stays
-    in 0..levels-1. Returns the same dtype as x.
-    """
+def loss_gradient(clf: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """grad_x of the classifier's cross-entropy on (x, y), in eval mode, float64 like x's grey levels."""
     xf = x.detach().double().requires_grad_(True)
     was = clf.training
     clf.eval()
@@ -119,6 +114,17 @@ def fgsm(clf: nn.Module, x: torch.Tensor, y: torch.Tensor, epsilon: float, level
         (grad,) = torch.autograd.grad(loss, xf)
     finally:
         clf.train(was)
+    return grad
+
+
+def fgsm(clf: nn.Module, x: torch.Tensor, y: torch.Tensor, epsilon: float, levels: int) -> torch.Tensor:
+    """FGSM (Goodfellow et al. 2015): x + epsilon * sign(grad_x loss(clf(x), y)), in grey levels.
+
+    The step is taken in the classifier's input units of grey levels, then rounded and clipped to
+    the ``levels`` grey levels, so every pixel moves by at most ``round(epsilon)`` levels and stays
+    in 0..levels-1. Returns the same dtype as x.
+    """
+    grad = loss_gradient(clf, x, y)
     adv = (x.double() + epsilon * grad.sign()).round().clamp(0, levels - 1)
     return adv.to(x.dtype)
 
@@ -133,14 +139,7 @@ def sparse_fgsm(clf: nn.Module, x: torch.Tensor, y: torch.Tensor, epsilon: float
     """
     if not 0 < fraction <= 1:
         raise ValueError(f"fraction must lie in (0, 1], got {fraction}")
-    xf = x.detach().double().requires_grad_(True)
-    was = clf.training
-    clf.eval()
-    try:
-        loss = nn.functional.cross_entropy(clf(xf), y)
-        (grad,) = torch.autograd.grad(loss, xf)
-    finally:
-        clf.train(was)
+    grad = loss_gradient(clf, x, y)
     step = epsilon * grad.sign()
     target = x.double() + step
     movable = (grad != 0) & (target >= 0) & (target <= levels - 1)
