@@ -7,6 +7,9 @@ One thread, as the studio and the benchmarks use: the tests' models are tiny, an
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The studio samples in a child process; most GUI tests drive the same loop in a worker thread,
+# which starts in milliseconds instead of ~2 s. tests/qt/test_sampler_process.py covers the process.
+os.environ.setdefault("ARSTUDIO_SAMPLER", "thread")
 
 import torch  # noqa: E402
 

@@ -7,6 +7,7 @@ a ``DistView`` of plain numpy arrays that the GUI thread can draw.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,17 @@ import torch
 import torch.nn.functional as F
 
 from arstudio.core.policy import SamplingPolicy
+
+
+_BINARY_LABELS = ("0", "1")
+
+
+@functools.lru_cache(maxsize=64)
+def value_support(n: int) -> np.ndarray:
+    """The values 0 .. n-1 as a read-only array, one shared object per n (so views compare it by identity)."""
+    a = np.arange(n)
+    a.setflags(write=False)
+    return a
 
 
 @dataclass
@@ -95,7 +107,7 @@ class Categorical(Dist):
         logp = self.logits.detach().float().cpu().numpy().reshape(-1, self.n)
         p = np.exp(logp)
         entropy = -(p * np.where(p > 0, logp, 0.0)).sum(-1)
-        return DistView("bars", np.arange(self.n), p, entropy, self.labels)
+        return DistView("bars", value_support(self.n), p, entropy, self.labels)
 
     def __getitem__(self, idx: Any) -> "Categorical":
         if not isinstance(idx, tuple):
@@ -134,7 +146,7 @@ class Bernoulli(Dist):
         p = np.stack([1.0 - p1, p1], axis=-1).astype(np.float32)
         # entropy from the logit, stable at both ends: log(1 + e^l) - p1 * l
         entropy = (np.logaddexp(0.0, logit) - p1 * logit).astype(np.float32)
-        return DistView("bars", np.arange(2), p, entropy, ("0", "1"))
+        return DistView("bars", value_support(2), p, entropy, _BINARY_LABELS)
 
     def __getitem__(self, idx: Any) -> "Bernoulli":
         return Bernoulli(self.logits[idx])
@@ -267,7 +279,7 @@ class DiscretizedLogisticMixture(Dist):
         lp = self.level_log_probs().reshape(-1, self.levels)
         p = lp.exp()
         ent = -(p * lp).sum(-1)
-        return DistView("bars", np.arange(self.levels), p.detach().float().cpu().numpy(),
+        return DistView("bars", value_support(self.levels), p.detach().float().cpu().numpy(),
                         ent.detach().float().cpu().numpy())
 
     def __getitem__(self, idx: Any) -> "DiscretizedLogisticMixture":

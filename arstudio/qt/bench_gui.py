@@ -3,8 +3,8 @@
     python -m arstudio.qt.bench_gui [--json] [--checkpoint NAME] [--seconds S] [--batch B]
 
 1. Throughput: full runs of the same checkpoint, batch and threads, (a) through ``generate`` alone
-   and (b) through the studio's worker with the main window live and drawing at unlimited speed,
-   runs back to back. Rounds alternate (a) and (b) so that a busy machine slows both alike.
+   and (b) through the studio's sampler (a child process, as the studio uses) with the main window
+   live and drawing at unlimited speed, runs back to back. Rounds alternate (a) and (b) so that a busy machine slows both alike.
    Steps/s is steps over the time spent inside runs (the gaps between runs are left out of both).
 2. Stall: while the studio samples at full speed, a 5 ms QTimer in the GUI thread records how late
    each tick comes; the p99 lateness is compared with issue 2's 50 ms budget.
@@ -282,8 +282,9 @@ def measure(checkpoint: str | None, seconds: float, batch: int, threads: int) ->
         ours=Figure("window live", long_live.rate, "steps/s"), baseline=Figure("headless", long_head.rate, "steps/s"),
         settings={**settings, "length": long_len, "checkpoint": f"nade {side}x{side}, random weights",
                   "steps_live": long_live.steps, "steps_headless": long_head.steps}, floor=THROUGHPUT_FLOOR,
-        notes="steps over time inside runs, rounds alternating; at unlimited speed the worker sends at most 20 "
-              "batches a second and the window keeps drawing near 2.5% of the GUI thread's time (>= 4 frames/s)")
+        notes="steps over time inside runs, rounds alternating; the studio samples in a child process, which sends "
+              "at most 20 batches a second at unlimited speed; the window draws near 2.5% of the GUI thread's time "
+              "then (>= 4 frames/s)")
     short = BenchResult(
         name="studio_throughput_short_runs",
         compares="back-to-back 64-step runs of the shipped checkpoint, window live vs headless",

@@ -343,8 +343,9 @@ class MainWindow(QMainWindow):
             self.panel.set_model(self.session.model, self.session.settings.batch)
 
     def _on_steps(self, record: RunRecord, batch: StepBatch) -> None:
-        # At unlimited speed every millisecond of drawing (it holds the GIL) is taken from sampling,
-        # so the window draws less; at a set speed the sampler waits anyway and drawing is smooth.
+        # At unlimited speed the window draws a few frames a second: the run is over before anyone
+        # could follow it, and the drawing's CPU time (and, with ARSTUDIO_SAMPLER=thread, the GIL
+        # it holds) would be taken from sampling. At a set speed the sampler waits anyway.
         self._redraw.budget = FAST_DRAW_BUDGET if self.session.rate is None else PACED_DRAW_BUDGET
         if batch.steps_per_s > 0:
             self._speed = batch.steps_per_s if self._speed == 0 else 0.8 * self._speed + 0.2 * batch.steps_per_s

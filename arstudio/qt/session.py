@@ -1,23 +1,27 @@
 """The GUI thread's side of generation: run ids, play / pause / step / reset, branches, stale-run filtering.
 
-``RunSession`` owns the worker thread. It turns the user's gestures into ``RunRequest``s and
+``RunSession`` owns the sampler: a child process by default (``arstudio.qt.sampler_process``, no
+GIL shared with the window), or a worker thread (``ARSTUDIO_SAMPLER=thread``, or
+``RunSession(sampler="thread")``); both send the same signals. It turns the user's gestures into ``RunRequest``s and
 ``RunControl`` calls, drops whatever a run that is no longer current sends, keeps the current
 run's ``RunRecord``, and re-emits only current data for panels and views.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from arstudio.core.policy import SamplingPolicy
 from arstudio.qt.messages import ModelInfo, RunInfo, RunPlan, RunRequest, RunSummary, StepBatch
 from arstudio.qt.gc_guard import collect_young
 from arstudio.qt.record import RunRecord
-from arstudio.qt.worker import GenerationWorker, RunControl
+from arstudio.qt.worker import ThreadSampler
 
 IDLE, RUNNING, PAUSED, FINISHED = "idle", "running", "paused", "finished"
 GC_INTERVAL_MS = 1000  # young-generation collections in the GUI thread while a run holds the GC off
@@ -44,10 +48,7 @@ class RunSession(QObject):
     state_changed = Signal(str)
     loading_started = Signal(str)
 
-    _load_requested = Signal(str)
-    _run_requested = Signal(object, object)
-
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, sampler: str | None = None) -> None:
         super().__init__(parent)
         self.settings = RunSettings()
         self.model: ModelInfo | None = None
@@ -58,19 +59,21 @@ class RunSession(QObject):
         self.plan = RunPlan()  # what a panel asked the next runs to keep (a prompt, a length, an end value)
         self.dropped = 0  # messages from stale runs, dropped
         self._run_id = 0
-        self._control: RunControl | None = None
-        self._thread = QThread()
-        self._thread.setObjectName("arstudio-generation")
-        self.worker = GenerationWorker()
-        self.worker.moveToThread(self._thread)
-        self._load_requested.connect(self.worker.load_checkpoint)
-        self._run_requested.connect(self.worker.run)
-        self.worker.checkpoint_loaded.connect(self._on_loaded)
-        self.worker.checkpoint_failed.connect(self._on_load_failed)
-        self.worker.run_started.connect(self._on_run_started)
-        self.worker.steps_sampled.connect(self._on_steps)
-        self.worker.run_finished.connect(self._on_finished)
-        self._thread.start()
+        self._control: Any = None  # RunControl or RemoteControl of the current run
+        self.sampler_kind = sampler or os.environ.get("ARSTUDIO_SAMPLER", "") or "process"
+        if self.sampler_kind == "process":
+            from arstudio.qt.sampler_process import ProcessSampler
+
+            self.sampler: Any = ProcessSampler(self)
+        elif self.sampler_kind == "thread":
+            self.sampler = ThreadSampler(self)
+        else:
+            raise ValueError(f"ARSTUDIO_SAMPLER must be 'process' or 'thread', got {self.sampler_kind!r}")
+        self.sampler.checkpoint_loaded.connect(self._on_loaded)
+        self.sampler.checkpoint_failed.connect(self._on_load_failed)
+        self.sampler.run_started.connect(self._on_run_started)
+        self.sampler.steps_sampled.connect(self._on_steps)
+        self.sampler.run_finished.connect(self._on_finished)
         # While a run keeps the cyclic GC off (arstudio.qt.gc_guard), this thread collects for it.
         self._gc_timer = QTimer(self)
         self._gc_timer.setInterval(GC_INTERVAL_MS)
@@ -83,11 +86,11 @@ class RunSession(QObject):
         return self._run_id
 
     def load(self, path: str | Path) -> None:
-        """Load a checkpoint in the worker thread; the current run is cancelled first."""
+        """Load a checkpoint in the sampler; the current run is cancelled first."""
         self._cancel()
         self._set_state(IDLE)
         self.loading_started.emit(str(path))
-        self._load_requested.emit(str(path))
+        self.sampler.load(str(path))
 
     def set_settings(self, settings: RunSettings) -> None:
         """Settings for the next run; a run in progress restarts with them, keeping play or pause."""
@@ -146,9 +149,9 @@ class RunSession(QObject):
         req = RunRequest(self._run_id, batch, s.seed, s.policy, s.ordering, prefix, dict(forced or {}),
                          self.cond(batch), *(given or (None, None)), steps=plan.steps if steps == "plan" else steps,
                          stop_value=plan.stop_value)
-        self._control = RunControl(paused=paused, rate=self.rate)
+        self._control = self.sampler.new_control(req.run_id, paused, self.rate)
         self._set_state(PAUSED if paused else RUNNING)
-        self._run_requested.emit(req, self._control)
+        self.sampler.run(req, self._control)
         return self._run_id
 
     def play(self) -> None:
@@ -200,10 +203,9 @@ class RunSession(QObject):
         return self.start(paused=self.state == PAUSED, prefix=prefix, forced=forced)
 
     def shutdown(self, timeout_ms: int = 5000) -> bool:
-        """Cancel the run and join the worker thread; True when it stopped in time."""
+        """Cancel the run and stop the sampler (join its thread or process); True when it stopped in time."""
         self._cancel()
-        self._thread.quit()
-        return bool(self._thread.wait(timeout_ms))
+        return bool(self.sampler.shutdown(timeout_ms))
 
     def _cancel(self) -> None:
         if self._control is not None:
@@ -244,7 +246,7 @@ class RunSession(QObject):
 
     @Slot(object)
     def _on_steps(self, batch: StepBatch) -> None:
-        self.worker.batch_taken()
+        self.sampler.batch_taken()
         if batch.run_id != self._run_id or self.record is None or self.record.run_id != batch.run_id:
             self.dropped += 1
             return

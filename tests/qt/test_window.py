@@ -212,7 +212,7 @@ def test_closing_mid_run_joins_the_worker_thread(studio, qtbot, checkpoints):
     qtbot.waitUntil(lambda: w.session.record is not None and w.session.record.filled >= 1)
     assert w.session.state == "running"
     w.close()
-    assert w.session._thread.isFinished()
+    assert w.session.sampler._thread.isFinished()
 
 
 def test_closing_while_paused_joins_the_worker_thread(studio, qtbot, checkpoints):
@@ -220,7 +220,7 @@ def test_closing_while_paused_joins_the_worker_thread(studio, qtbot, checkpoints
     w.controls.step_button.click()
     qtbot.waitUntil(lambda: w.session.record is not None and w.session.record.filled == 1)
     w.close()
-    assert w.session._thread.isFinished()
+    assert w.session.sampler._thread.isFinished()
 
 
 def test_reset_clears_and_play_after_finish_draws_new_samples(studio, wait_finished, checkpoints, qtbot):

@@ -1,0 +1,240 @@
+"""The studio's sampler in a child process: the same signals as the in-thread worker, no shared GIL.
+
+Why a process: a sampling thread shares the GIL with the GUI thread, and every torch op hands
+the GIL over, so each millisecond the window spends in Python (painting through pyqtgraph,
+handling batches) was a millisecond taken from sampling, plus the hand-over latencies; at full
+speed the studio sampled ~10% slower than ``generate`` alone however little it drew. In a process
+of its own (``arstudio.qt.sampler_child.serve``) the sampler only shares the CPU.
+
+``ProcessSampler`` starts the child lazily (``spawn``: safe next to Qt's and torch's threads),
+sends it commands, and a reader thread turns its replies into the five signals the session
+listens to. ``RemoteControl`` steers a run with the same methods as ``RunControl``. If the child
+dies (killed, out of memory), the run in flight finishes with an error, and the next load or run
+starts a new child that quietly reloads the last checkpoint.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from multiprocessing.connection import Connection
+from typing import Any
+
+import torch
+from PySide6.QtCore import QObject, Signal
+
+from arstudio.qt.messages import RunRequest, RunSummary
+from arstudio.qt.sampler_child import serve
+from arstudio.qt.sampling import MAX_UPDATES_PER_S, PackedBatch
+
+
+class RemoteControl:
+    """Steers one run in the child: pause, resume, step once, speed, cancel (as ``RunControl``)."""
+
+    def __init__(self, sampler: "ProcessSampler", run_id: int, paused: bool, rate: float | None) -> None:
+        self._sampler, self.run_id = sampler, run_id
+        self.initial = (paused, rate)
+        self._paused, self._cancelled = paused, False
+
+    @property
+    def paused(self) -> bool:
+        """True after ``pause`` until ``resume``."""
+        return self._paused
+
+    @property
+    def cancelled(self) -> bool:
+        """True once cancelled."""
+        return self._cancelled
+
+    def pause(self) -> None:
+        """Stop before the next sampled step."""
+        self._paused = True
+        self._sampler.command("pause", self.run_id)
+
+    def resume(self) -> None:
+        """Go on sampling."""
+        self._paused = False
+        self._sampler.command("resume", self.run_id)
+
+    def step_once(self) -> None:
+        """While paused, allow one more step."""
+        self._sampler.command("step", self.run_id)
+
+    def set_rate(self, rate: float | None) -> None:
+        """Steps per second, or None for unlimited."""
+        self._sampler.command("rate", self.run_id, rate)
+
+    def cancel(self) -> None:
+        """Stop the run; the child then sends its summary."""
+        self._cancelled = True
+        self._sampler.command("cancel", self.run_id)
+
+
+class ProcessSampler(QObject):
+    """The session's sampler backed by a child process (see the module docstring)."""
+
+    checkpoint_loaded = Signal(object)  # ModelInfo
+    checkpoint_failed = Signal(str)
+    run_started = Signal(object)  # RunInfo
+    steps_sampled = Signal(object)  # StepBatch
+    run_finished = Signal(object)  # RunSummary
+
+    def __init__(self, parent: QObject | None = None, max_updates_per_s: float = MAX_UPDATES_PER_S) -> None:
+        super().__init__(parent)
+        self.min_interval = 1.0 / max_updates_per_s
+        self._lock = threading.Lock()  # one writer at a time on the command pipe
+        self._state = threading.Lock()  # the child, its run and load in flight: read by the reader thread too
+        self._proc: Any = None
+        self._commands: Connection | None = None
+        self._reader: threading.Thread | None = None
+        self._path: str | None = None  # the last checkpoint the child loaded, reloaded after a crash
+        self._active: int | None = None  # the run the child is on (for a crash report)
+        self._loading: str | None = None  # the checkpoint the child is loading (for a crash report)
+        self._closing = False
+        self._dead = False  # the reader saw the child's pipe end
+
+    # ---- the child ---------------------------------------------------------------------------
+    @property
+    def pid(self) -> int | None:
+        """The child's process id, or None while there is none."""
+        return None if self._proc is None else self._proc.pid
+
+    def _ensure(self) -> bool:
+        """Start the child if it is not running; False (and a message) if it cannot start."""
+        with self._state:
+            if self._proc is not None and self._proc.is_alive() and not self._dead:
+                return True
+        self._stop_child(timeout_s=0.5)
+        ctx = multiprocessing.get_context("spawn")
+        cmd_r, cmd_w = ctx.Pipe(duplex=False)
+        rep_r, rep_w = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=serve, args=(cmd_r, rep_w, torch.get_num_threads(), self.min_interval),
+                           name="arstudio-sampler", daemon=True)
+        try:
+            proc.start()
+        except Exception as e:  # no processes left, no permission ...
+            for c in (cmd_r, cmd_w, rep_r, rep_w):
+                c.close()
+            self.checkpoint_failed.emit(f"the sampling process could not start ({type(e).__name__}: {e})")
+            return False
+        cmd_r.close()  # the child's ends: closed here so that a dead child reads as end of file
+        rep_w.close()
+        with self._state:
+            self._proc, self._commands, self._dead = proc, cmd_w, False
+        self._reader = threading.Thread(target=self._read, args=(rep_r, proc), name="arstudio-sampler-replies",
+                                        daemon=True)
+        self._reader.start()
+        if self._path is not None:
+            self.command("load", self._path, True)  # a new child after a crash: the model it had
+        return True
+
+    def _read(self, replies: Connection, proc: Any) -> None:
+        """The reader thread: replies -> signals (queued to the GUI thread), until the child's pipe ends."""
+        try:
+            while True:
+                kind, payload, *rest = replies.recv()
+                if kind == "message":
+                    if isinstance(payload, PackedBatch):
+                        self.steps_sampled.emit(payload.unpack())
+                        continue
+                    if isinstance(payload, RunSummary):
+                        with self._state:
+                            if self._active == payload.run_id:
+                                self._active = None
+                        self.run_finished.emit(payload)
+                    else:
+                        self.run_started.emit(payload)
+                elif kind == "loaded":
+                    self._path = str(payload.path)
+                    if not rest[0]:
+                        with self._state:
+                            self._loading = None
+                        self.checkpoint_loaded.emit(payload)
+                elif kind == "failed" and not rest[0]:
+                    with self._state:
+                        self._loading = None
+                    self.checkpoint_failed.emit(payload)
+        except (EOFError, OSError):
+            pass
+        finally:
+            replies.close()
+        with self._state:
+            if self._closing or proc is not self._proc:
+                return
+            self._dead = True
+            active, self._active = self._active, None
+            loading, self._loading = self._loading, None
+        proc.join(1.0)
+        code = proc.exitcode
+        if loading is not None:
+            self.checkpoint_failed.emit(f"{loading}: the sampling process stopped while loading it (exit code {code})")
+        if active is not None:
+            self.run_finished.emit(RunSummary(active, 0, 0.0, error=f"the sampling process stopped unexpectedly "
+                                                                     f"(exit code {code}); press Play to start again"))
+
+    def _stop_child(self, timeout_s: float) -> bool:
+        with self._state:
+            proc, self._proc = self._proc, None
+            commands, self._commands = self._commands, None
+        if commands is not None:
+            try:
+                with self._lock:
+                    commands.send(("quit",))
+            except OSError:
+                pass
+            commands.close()
+        if proc is None:
+            return True
+        proc.join(timeout_s)
+        if proc.is_alive():
+            proc.terminate()
+            proc.join(1.0)
+        return not proc.is_alive()
+
+    def command(self, *msg: object) -> None:
+        """Send one command to the child (nothing happens if it is gone: the reader reports that)."""
+        commands = self._commands
+        if commands is None:
+            return
+        try:
+            with self._lock:
+                commands.send(msg)
+        except OSError:
+            pass
+
+    # ---- the session's interface ---------------------------------------------------------------
+    def load(self, path: str) -> None:
+        """Load ``path`` in the child; ``checkpoint_loaded`` or ``checkpoint_failed`` follows."""
+        if self._ensure():
+            with self._state:
+                self._loading = str(path)
+            self.command("load", str(path), False)
+
+    def new_control(self, run_id: int, paused: bool, rate: float | None) -> RemoteControl:
+        """Flags for run ``run_id``."""
+        return RemoteControl(self, run_id, paused, rate)
+
+    def run(self, request: RunRequest, control: RemoteControl) -> None:
+        """Start ``request`` in the child (after whatever it is doing now)."""
+        if not self._ensure():
+            self.run_finished.emit(RunSummary(request.run_id, 0, 0.0, error="the sampling process could not start"))
+            return
+        with self._state:
+            self._active = request.run_id
+        self.command("run", request, control.paused, control.initial[1])
+        if control.cancelled:  # cancelled before it was sent: tell the child now that it knows the run
+            control.cancel()
+
+    def batch_taken(self) -> None:
+        """The GUI took one batch: the child may send the next."""
+        self.command("taken")
+
+    def shutdown(self, timeout_ms: int = 5000) -> bool:
+        """Stop the child (its run is cancelled) and the reader; True when both stopped in time."""
+        with self._state:
+            self._closing = True
+        stopped = self._stop_child(timeout_ms / 1000.0)
+        if self._reader is not None:
+            self._reader.join(timeout_ms / 1000.0)
+            stopped = stopped and not self._reader.is_alive()
+        return stopped
