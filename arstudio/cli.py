@@ -19,7 +19,7 @@ from typing import Any, NoReturn, TextIO
 
 import arstudio
 
-from arstudio.cli_eval import eval_checkpoint, unit
+from arstudio.cli_eval import dim_unit, eval_checkpoint, unit
 from arstudio.cli_modality import SAMPLERS, eval_text, policy_from_args
 
 PROG = "arstudio"
@@ -222,10 +222,10 @@ def cmd_train(args: argparse.Namespace) -> int:
             save_checkpoint(out, model, meta)
     finally:
         bar.close()
-    m = meta.metrics
+    m, per = meta.metrics, dim_unit(kind.modality)
     print(f"{kind.name} on {data.name}: test NLL {m['test_nats']:.3f} nats/{unit(kind.modality)}, "
-          f"{m['test_bits_per_dim']:.4f} bits/dim (valid {m['valid_nats']:.3f} nats, "
-          f"{m['valid_bits_per_dim']:.4f} bits/dim)")
+          f"{m['test_bits_per_dim']:.4f} bits/{per} (valid {m['valid_nats']:.3f} nats, "
+          f"{m['valid_bits_per_dim']:.4f} bits/{per})")
     print(f"saved {out}")
     return 0
 

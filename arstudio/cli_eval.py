@@ -15,8 +15,16 @@ from typing import Any
 UNITS = {"image": "image", "text": "window"}  # what one held-out example is, per modality (a later issue adds its own)
 
 
+DIM_UNITS = {"text": "token"}  # what one step is, where "dim" would mislead
+
+
 def unit(modality: str) -> str:
     return UNITS.get(modality, "example")
+
+
+def dim_unit(modality: str) -> str:
+    """``bits/dim`` for images, ``bits/token`` for text (a step of a text model is a token)."""
+    return DIM_UNITS.get(modality, "dim")
 
 
 def split_data(meta: Any, split: str) -> tuple[Any, Any, str]:
@@ -55,7 +63,7 @@ def eval_checkpoint(args: argparse.Namespace, path: Path, model: Any, meta: Any)
         return 0
     given = " given the label" if cond is not None else ""
     print(f"{path.stem} ({meta.kind}) on {meta.data['name']} {args.split}, {len(x)} examples{note}:")
-    print(f"  NLL{given} {m['nats']:.3f} nats/{unit(modality)}, {m['bits_per_dim']:.4f} bits/dim"
+    print(f"  NLL{given} {m['nats']:.3f} nats/{unit(modality)}, {m['bits_per_dim']:.4f} bits/{dim_unit(modality)}"
           + (f"  (recorded at training: {recorded:.3f} nats)" if isinstance(recorded, (int, float)) else ""))
     if marginal is not None:
         print(f"  NLL of the image alone, -log sum_c p(c) p(x|c): {marginal['nats']:.3f} nats/{unit(modality)}, "

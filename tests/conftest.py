@@ -60,3 +60,28 @@ def make_read_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Path],
     yield make
     for f in folders:
         f.chmod(0o700)
+
+
+GPT2_LINES = ["def f(x):\n    return x + 1\n", "The quick brown fox jumps over the lazy dog.\n",
+              "for i in range(10):\n    print(i)\n"] * 20
+
+
+@pytest.fixture(scope="session")
+def gpt2_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random GPT-2 saved by transformers, with a byte-level BPE tokenizer saved beside it."""
+    transformers = pytest.importorskip("transformers")
+    tokenizers = pytest.importorskip("tokenizers")
+    d = tmp_path_factory.mktemp("gpt2")
+    bpe = tokenizers.ByteLevelBPETokenizer()
+    bpe.train_from_iterator(GPT2_LINES, vocab_size=300, show_progress=False, special_tokens=["<|endoftext|>"])
+    bpe.save_model(str(d))  # vocab.json + merges.txt
+    eot = bpe.token_to_id("<|endoftext|>")
+    cfg = transformers.GPT2Config(vocab_size=bpe.get_vocab_size(), n_positions=32, n_embd=32, n_layer=2, n_head=4,
+                                  bos_token_id=eot, eos_token_id=eot)
+    torch.manual_seed(0)
+    model = transformers.GPT2LMHeadModel(cfg).eval()
+    with torch.no_grad():  # GPT-2's init leaves biases and LayerNorms trivial: perturb everything
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    model.save_pretrained(str(d))
+    return d

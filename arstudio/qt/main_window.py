@@ -128,6 +128,10 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         self.open_action = QAction("&Open checkpoint…", self, shortcut=QKeySequence.StandardKey.Open)
+        self.open_folder_action = QAction("Open GPT-2 &folder…", self)
+        self.open_folder_action.setToolTip("Open a folder holding a Hugging Face GPT-2 model "
+                                           "(config.json, model.safetensors, vocab.json, merges.txt)")
+        self.open_folder_action.triggered.connect(self.open_folder_dialog)
         self.export_action = QAction("&Export PNG…", self, shortcut=QKeySequence("Ctrl+E"))
         self.quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
         self.replay_action = QAction("&Replay export…", self, shortcut=QKeySequence("Ctrl+R"))
@@ -139,7 +143,7 @@ class MainWindow(QMainWindow):
         self.recent_menu = file_menu.addMenu("Open &recent")
         self.recent_menu.setToolTip("Checkpoints opened in earlier sessions")
         self._fill_recent(self.settings.recent_files())
-        file_menu.addActions([self.open_action, self.export_action, self.replay_action])
+        file_menu.addActions([self.open_action, self.open_folder_action, self.export_action, self.replay_action])
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         view_menu = self.menuBar().addMenu("&View")
@@ -192,7 +196,7 @@ class MainWindow(QMainWindow):
 
     # ---- actions -------------------------------------------------------------------------
     def open_checkpoint(self, path: str | Path) -> None:
-        """Load a checkpoint (in the worker thread); errors come back as a message, not an exception."""
+        """Load a checkpoint (in the sampler); errors come back as a message, not an exception."""
         self.session.load(str(path))
 
     def _fill_recent(self, files: list[str]) -> None:
@@ -206,6 +210,12 @@ class MainWindow(QMainWindow):
         start = str(catalog.SHIPPED_DIR if catalog.SHIPPED_DIR.is_dir() else Path.home())
         path, _ = QFileDialog.getOpenFileName(self, "Open checkpoint", start,
                                               "Checkpoints (*.safetensors);;All files (*)")
+        if path:
+            self.open_checkpoint(path)
+
+    def open_folder_dialog(self) -> None:
+        """Ask for a GPT-2 folder (Hugging Face's layout) and open it; what is missing is said as for a file."""
+        path = QFileDialog.getExistingDirectory(self, "Open GPT-2 folder", str(Path.home()))
         if path:
             self.open_checkpoint(path)
 

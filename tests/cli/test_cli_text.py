@@ -27,24 +27,6 @@ def tiny_gpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.fixture(scope="module")
-def gpt2_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny random GPT-2 saved by transformers, with a byte-level BPE tokenizer beside it."""
-    transformers = pytest.importorskip("transformers")
-    tokenizers = pytest.importorskip("tokenizers")
-    d = tmp_path_factory.mktemp("gpt2")
-    bpe = tokenizers.ByteLevelBPETokenizer()
-    bpe.train_from_iterator([TEXT, "the quick brown fox\n"] * 10, vocab_size=300, show_progress=False,
-                            special_tokens=["<|endoftext|>"])
-    bpe.save_model(str(d))
-    eot = bpe.token_to_id("<|endoftext|>")
-    cfg = transformers.GPT2Config(vocab_size=bpe.get_vocab_size(), n_positions=32, n_embd=16, n_layer=2, n_head=2,
-                                  bos_token_id=eot, eos_token_id=eot)
-    torch.manual_seed(0)
-    transformers.GPT2LMHeadModel(cfg).save_pretrained(str(d))
-    return d
-
-
 def _sample_and_check(cli, ckpt: Path, tmp_path: Path, prompt: str) -> None:
     out = tmp_path / "out.json"
     rc, stdout, err = cli("sample", ckpt, "--prompt", prompt, "--tokens", 6, "--out", out, "--temperature", 0)
@@ -118,7 +100,7 @@ def test_bad_text_input_is_one_line(cli, tiny_gpt, gpt2_folder, tmp_path, one_er
     cfg = json.loads((gpt2_folder / "config.json").read_text())
     mism = tmp_path / "mismatched"
     shutil.copytree(gpt2_folder, mism)
-    (mism / "config.json").write_text(json.dumps({**cfg, "n_embd": 32}))
+    (mism / "config.json").write_text(json.dumps({**cfg, "n_embd": 2 * cfg["n_embd"]}))
     line = one_error_line(*cli("sample", mism, "--prompt", "a", "--out", out)[::2])
     assert "does not match config.json" in line
     line = one_error_line(*cli("eval", gpt2_folder)[::2])
@@ -157,3 +139,11 @@ def test_text_replay_errors_are_one_line(cli, tiny_gpt, tmp_path, one_error_line
     broken.write_text(json.dumps(doc), encoding="utf-8")
     line = one_error_line(*cli("replay", broken, "--out", tmp_path / "c.json", "--checkpoint", tiny_gpt)[::2])
     assert "arstudio:seed missing" in line
+
+
+def test_train_reports_bits_per_token_for_text(tmp_path, capsys):
+    out = tmp_path / "gpt.safetensors"
+    assert main(["train", "gpt", "--data", "pydoc-chars", "--steps", "2", "--batch-size", "2", "--config", "n_layer=1",
+                 "--config", "n_embd=16", "--config", "n_head=2", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "nats/window" in printed and "bits/token" in printed and "bits/dim" not in printed

@@ -16,30 +16,6 @@ from arstudio.models.gpt2_import import GPT2ImportError, is_gpt2_folder, load_gp
 transformers = pytest.importorskip("transformers")
 tokenizers = pytest.importorskip("tokenizers")
 
-LINES = ["def f(x):\n    return x + 1\n", "The quick brown fox jumps over the lazy dog.\n",
-         "for i in range(10):\n    print(i)\n"] * 20
-
-
-@pytest.fixture(scope="module")
-def gpt2_folder(tmp_path_factory) -> Path:
-    """A tiny random GPT-2 saved by transformers, with a byte-level BPE tokenizer saved beside it."""
-    d = tmp_path_factory.mktemp("gpt2")
-    bpe = tokenizers.ByteLevelBPETokenizer()
-    bpe.train_from_iterator(LINES, vocab_size=300, show_progress=False, special_tokens=["<|endoftext|>"])
-    bpe.save_model(str(d))  # vocab.json + merges.txt
-    n = bpe.get_vocab_size()
-    eot = bpe.token_to_id("<|endoftext|>")
-    cfg = transformers.GPT2Config(vocab_size=n, n_positions=32, n_embd=32, n_layer=2, n_head=4,
-                                  bos_token_id=eot, eos_token_id=eot)
-    torch.manual_seed(0)
-    model = transformers.GPT2LMHeadModel(cfg).eval()
-    with torch.no_grad():  # GPT-2's init leaves biases and LayerNorms trivial: perturb everything
-        for p in model.parameters():
-            p.add_(torch.randn_like(p) * 0.05)
-    model.save_pretrained(str(d))
-    return d
-
-
 def hf_model(folder: Path):
     return transformers.GPT2LMHeadModel.from_pretrained(str(folder)).eval()
 

@@ -275,3 +275,16 @@ def test_studio_text_export_replays_byte_for_byte(studio, wait_finished, text_ck
     w.controls.play_button.click()
     wait_finished(w)
     assert w.panel._ids(w.session.record).tolist() == want
+
+
+def test_file_menu_opens_a_gpt2_folder(studio, qtbot, checkpoints, gpt2_folder, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    w = studio(checkpoints["nade"])
+    asked: list[str] = []
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: asked.append("dir") or str(gpt2_folder))
+    w.open_folder_action.trigger()
+    qtbot.waitUntil(lambda: w.session.model is not None and w.session.model.path == gpt2_folder, timeout=20000)
+    assert asked == ["dir"] and w.panel.modality == "text" and not w.last_error
+    assert "GPT-2" in w.open_folder_action.toolTip()
+    w.close()
