@@ -12,7 +12,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from arstudio.core.device import set_threads
-from arstudio.qt.gc_guard import freeze_startup_objects
+from arstudio.qt.gc_guard import freeze_startup_objects, install_gui_collector
 from arstudio.qt.main_window import ASSETS, MainWindow
 
 
@@ -28,6 +28,7 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     if icon.exists():
         app.setWindowIcon(QIcon(str(icon)))
     pg.setConfigOptions(antialias=False, foreground="#c9ccd3", background="#1d1f24")
+    install_gui_collector(app)  # only the GUI thread runs the cyclic GC (arstudio.qt.gc_guard)
     return app  # type: ignore[return-value]
 
 

@@ -199,7 +199,8 @@ class ControlsPanel(QWidget):
             self.ordering.addItem("raster")
         else:
             m = info.meta.metrics
-            nll = (f"<br>held-out NLL {m['test_nats']:.2f} nats ({m['test_bits_per_dim']:.3f} bits/dim)"
+            per = "token" if info.spec.layout.modality == "text" else "dim"
+            nll = (f"<br>held-out NLL {m['test_nats']:.2f} nats ({m['test_bits_per_dim']:.3f} bits/{per})"
                    if "test_nats" in m and "test_bits_per_dim" in m else "")
             data = info.meta.data.get("name", "?")
             self.model_info.setText(f"<b>{info.meta.kind.upper()}</b> on {data} · {info.parameters:,} parameters"

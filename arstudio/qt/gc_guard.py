@@ -9,6 +9,14 @@ after each run, and a full ``gc.collect`` where the studio already does one).
 
 The collector is one switch for the whole process, so the guard counts: it is off while any
 thread is inside, and back to how it was when the last one leaves, whatever the order.
+
+The guard alone leaves gaps: a worker thread still runs Python before entering it and after
+leaving it (a slot being dispatched, the thread's own exit), and an automatic collection can
+start there. One did, in the test suite: a plain thread leaving ``GenerationWorker.run``
+collected the widgets of windows closed earlier, and the GUI thread then delivered a posted
+event to a half-destroyed widget (``pure virtual method called``). So the studio goes further:
+``GuiCollector`` switches automatic collection off for the whole process and collects from a
+timer in the GUI thread, the one thread allowed to destroy Qt objects.
 """
 
 from __future__ import annotations
@@ -18,9 +26,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from PySide6.QtCore import QObject, QTimer
+
 _lock = threading.Lock()
 _depth = 0
 _was_enabled = True
+_collector: "GuiCollector | None" = None  # while installed, only its timer collects
 
 
 @contextmanager
@@ -37,7 +48,7 @@ def no_cyclic_gc() -> Iterator[None]:
     finally:
         with _lock:
             _depth -= 1
-            if _depth == 0 and _was_enabled:
+            if _depth == 0 and _was_enabled and _collector is None:
                 gc.enable()
 
 
@@ -55,3 +66,44 @@ def freeze_startup_objects() -> None:
 def collect_young() -> int:
     """Collect the two young generations (cheap: only objects made since the last collections); GUI thread only."""
     return gc.collect(1)
+
+
+class GuiCollector(QObject):
+    """Cyclic garbage collection from the GUI thread only: automatic collection off, a timer collects.
+
+    Every ``interval_ms`` the young generation is collected (cheap: objects made since the last
+    tick), every ``middle_every``-th tick the middle one too, and every ``full_every``-th tick all
+    of them (objects frozen at start-up are skipped, see ``freeze_startup_objects``). Create it in
+    the GUI thread; ``install_gui_collector`` keeps one per process.
+    """
+
+    def __init__(self, parent: QObject | None = None, interval_ms: int = 500, middle_every: int = 10,
+                 full_every: int = 120) -> None:
+        super().__init__(parent)
+        self.middle_every, self.full_every = middle_every, full_every
+        self.ticks = 0
+        self.timer = QTimer(self)
+        self.timer.setInterval(interval_ms)
+        self.timer.timeout.connect(self.tick)
+        self.timer.start()
+
+    def tick(self) -> int:
+        """One scheduled collection; returns the number of unreachable objects found."""
+        self.ticks += 1
+        generation = 2 if self.ticks % self.full_every == 0 else 1 if self.ticks % self.middle_every == 0 else 0
+        return gc.collect(generation)
+
+
+def install_gui_collector(app: QObject) -> GuiCollector:
+    """Switch automatic collection off for good and collect from ``app``'s (the GUI) thread instead."""
+    global _collector
+    with _lock:
+        if _collector is None:
+            _collector = GuiCollector(app)
+            gc.disable()
+        return _collector
+
+
+def gui_collector() -> GuiCollector | None:
+    """The installed collector, if any."""
+    return _collector

@@ -130,32 +130,20 @@ class ProcessSampler(QObject):
 
     def _read(self, replies: Connection, proc: Any) -> None:
         """The reader thread: replies -> signals (queued to the GUI thread), until the child's pipe ends."""
+        why = "stopped unexpectedly"
         try:
             while True:
-                kind, payload, *rest = replies.recv()
-                if kind == "message":
-                    if isinstance(payload, PackedBatch):
-                        self.steps_sampled.emit(payload.unpack())
-                        continue
-                    if isinstance(payload, RunSummary):
-                        with self._state:
-                            if self._active == payload.run_id:
-                                self._active = None
-                        self.run_finished.emit(payload)
-                    else:
-                        self.run_started.emit(payload)
-                elif kind == "loaded":
-                    self._path = str(payload.path)
-                    if not rest[0]:
-                        with self._state:
-                            self._loading = None
-                        self.checkpoint_loaded.emit(payload)
-                elif kind == "failed" and not rest[0]:
-                    with self._state:
-                        self._loading = None
-                    self.checkpoint_failed.emit(payload)
-        except (EOFError, OSError):
-            pass
+                try:
+                    reply = replies.recv()
+                except (EOFError, OSError):
+                    break
+                except Exception as e:  # a reply that does not unpickle: report it, never take the studio down
+                    why = f"sent an unreadable reply ({type(e).__name__}: {e})"
+                    proc.terminate()
+                    break
+                self._deliver(*reply)
+        except RuntimeError:  # this object was deleted under the reader: the studio is closing
+            return
         finally:
             replies.close()
         with self._state:
@@ -166,11 +154,37 @@ class ProcessSampler(QObject):
             loading, self._loading = self._loading, None
         proc.join(1.0)
         code = proc.exitcode
-        if loading is not None:
-            self.checkpoint_failed.emit(f"{loading}: the sampling process stopped while loading it (exit code {code})")
-        if active is not None:
-            self.run_finished.emit(RunSummary(active, 0, 0.0, error=f"the sampling process stopped unexpectedly "
-                                                                     f"(exit code {code}); press Play to start again"))
+        try:
+            if loading is not None:
+                self.checkpoint_failed.emit(f"{loading}: the sampling process {why} while loading it (exit code {code})")
+            if active is not None:
+                self.run_finished.emit(RunSummary(active, 0, 0.0, error=f"the sampling process {why} (exit code "
+                                                                         f"{code}); press Play to start again"))
+        except RuntimeError:
+            pass
+
+    def _deliver(self, kind: str, payload: Any, quiet: bool = False) -> None:
+        """One reply from the child, as the matching signal (quiet loads, after a restart, stay unsaid)."""
+        if kind == "message":
+            if isinstance(payload, PackedBatch):
+                self.steps_sampled.emit(payload.unpack())
+            elif isinstance(payload, RunSummary):
+                with self._state:
+                    if self._active == payload.run_id:
+                        self._active = None
+                self.run_finished.emit(payload)
+            else:
+                self.run_started.emit(payload)
+        elif kind == "loaded":
+            self._path = str(payload.path)
+            if not quiet:
+                with self._state:
+                    self._loading = None
+                self.checkpoint_loaded.emit(payload)
+        elif kind == "failed" and not quiet:
+            with self._state:
+                self._loading = None
+            self.checkpoint_failed.emit(payload)
 
     def _stop_child(self, timeout_s: float) -> bool:
         with self._state:

@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from arstudio.core.beam import beam_search
 from arstudio.core.device import choose_device
 from arstudio.io.text import open_checkpoint
+from arstudio.qt.gc_guard import no_cyclic_gc
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,15 @@ class TextAnalysisWorker(QObject):
 
     @Slot(str)
     def load(self, path: str) -> None:
-        """Open the model at ``path`` (errors leave the worker without a model: analysis says so)."""
+        """Open the model at ``path`` (errors leave the worker without a model: analysis says so).
+
+        Like every worker, with the cyclic GC held off (``arstudio.qt.gc_guard``): no collection
+        triggered here can finalize the GUI thread's Qt objects, nor overlap one in the GUI thread.
+        """
+        with no_cyclic_gc():
+            self._load(path)
+
+    def _load(self, path: str) -> None:
         from arstudio.data.tokenizers import tokenizer_from_config
 
         self.model, self.tokenizer = None, None
@@ -98,7 +107,11 @@ class TextAnalysisWorker(QObject):
 
     @Slot(object)
     def compute(self, req: object) -> None:
-        """Answer one request, unless a newer one of its kind is waiting."""
+        """Answer one request, unless a newer one of its kind is waiting (the cyclic GC held off, as in ``load``)."""
+        with no_cyclic_gc():
+            self._compute(req)
+
+    def _compute(self, req: object) -> None:
         kind = {AttentionRequest: "attention", BeamRequest: "beam", ScoreRequest: "score"}[type(req)]
         req_id = int(getattr(req, "req_id"))
         if self._stale(kind, req_id):

@@ -87,6 +87,12 @@ class ThreadSampler(QObject):
     ``load``, ``run``, ``new_control``, ``batch_taken`` and ``shutdown``.
     """
 
+    checkpoint_loaded = Signal(object)  # ModelInfo
+    checkpoint_failed = Signal(str)
+    run_started = Signal(object)  # RunInfo
+    steps_sampled = Signal(object)  # StepBatch
+    run_finished = Signal(object)  # RunSummary
+
     _load_requested = Signal(str)
     _run_requested = Signal(object, object)
 
@@ -98,8 +104,12 @@ class ThreadSampler(QObject):
         self.worker.moveToThread(self._thread)
         self._load_requested.connect(self.worker.load_checkpoint)
         self._run_requested.connect(self.worker.run)
-        for name in ("checkpoint_loaded", "checkpoint_failed", "run_started", "steps_sampled", "run_finished"):
-            setattr(self, name, getattr(self.worker, name))
+        # the worker's signals, forwarded (queued to this object's thread, then re-emitted)
+        self.worker.checkpoint_loaded.connect(self.checkpoint_loaded)
+        self.worker.checkpoint_failed.connect(self.checkpoint_failed)
+        self.worker.run_started.connect(self.run_started)
+        self.worker.steps_sampled.connect(self.steps_sampled)
+        self.worker.run_finished.connect(self.run_finished)
         self._thread.start()
 
     def load(self, path: str) -> None:

@@ -11,6 +11,14 @@ from arstudio.core import registry
 from arstudio.core.checkpoint import CheckpointMeta, save_checkpoint
 
 
+@pytest.fixture(scope="session", autouse=True)
+def gui_collector(qapp):
+    """As in the studio (``make_app``): the cyclic GC runs only from a timer in the GUI thread."""
+    from arstudio.qt.gc_guard import install_gui_collector
+
+    return install_gui_collector(qapp)
+
+
 @pytest.fixture(autouse=True)
 def no_user_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep the user's own checkpoint folder and studio settings out of the tests."""

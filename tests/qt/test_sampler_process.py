@@ -172,3 +172,35 @@ def test_emitter_grows_past_its_first_buffer():
     np.testing.assert_array_equal(b.t, np.arange(150))
     np.testing.assert_array_equal(b.values[:, 1], np.arange(150))
     np.testing.assert_array_equal(b.log_prob[:, 0], -np.arange(150))
+
+
+def test_an_unreadable_reply_ends_the_run_with_a_message(qtbot):
+    import multiprocessing
+    import threading
+
+    from arstudio.qt.sampler_process import ProcessSampler
+
+    class StandInChild:  # what the reader needs of a child process
+        exitcode = -15
+        terminated = False
+
+        def terminate(self) -> None:
+            self.terminated = True
+
+        def join(self, timeout: float | None = None) -> None:
+            pass
+
+    s = ProcessSampler()
+    replies, child_end = multiprocessing.Pipe(duplex=False)
+    child = StandInChild()
+    s._proc, s._active = child, 4
+    done: list[RunSummary] = []
+    s.run_finished.connect(done.append)
+    child_end.send_bytes(b"not a pickle")
+    reader = threading.Thread(target=s._read, args=(replies, child))
+    reader.start()
+    reader.join(5)
+    qtbot.waitUntil(lambda: bool(done), timeout=5000)
+    assert child.terminated and done[0].run_id == 4
+    assert "unreadable reply" in done[0].error and "\n" not in done[0].error
+    child_end.close()

@@ -31,7 +31,8 @@ def tiny_text_checkpoint(folder: Path, kind: str = "gpt") -> Path:
     with torch.no_grad():
         for p in model.parameters():
             p.add_(0.5 * torch.randn_like(p))
-    meta = CheckpointMeta(kind=kind, config=model.spec.config, data={"name": "pydoc-chars"})
+    meta = CheckpointMeta(kind=kind, config=model.spec.config, data={"name": "pydoc-chars"},
+                          metrics={"test_nats": 60.0, "test_bits_per_dim": 3.6})
     path = save_checkpoint(folder / f"{kind}-text-tiny.safetensors", model, meta)
     if path.read_bytes()[:1] == b"\x80":  # a header length read as a pickle's magic by core.checkpoint: pad it
         meta.extra["pad"] = "-"
@@ -275,6 +276,12 @@ def test_studio_text_export_replays_byte_for_byte(studio, wait_finished, text_ck
     w.controls.play_button.click()
     wait_finished(w)
     assert w.panel._ids(w.session.record).tolist() == want
+
+
+def test_model_info_gives_bits_per_token_for_text(studio, text_ckpt):
+    w = studio(text_ckpt["gpt"])
+    assert "60.00 nats (3.600 bits/token)" in w.controls.model_info.text()
+    w.close()
 
 
 def test_file_menu_opens_a_gpt2_folder(studio, qtbot, checkpoints, gpt2_folder, monkeypatch):

@@ -6,7 +6,7 @@ import numpy as np
 
 from arstudio.core.dists import DistView
 from arstudio.qt.throttle import FrameThrottle
-from arstudio.qt.views.dist_plot import TOP_BARS, DistPlot
+from arstudio.qt.views.dist_plot import LABELED_BARS, TOP_BARS, DistPlot
 from arstudio.qt.views.strip import LogProbStrip
 
 
@@ -30,8 +30,12 @@ def test_many_values_show_the_most_probable_and_the_chosen(qtbot):
     p = np.full(500, 1e-4)
     p[:50] = np.linspace(0.03, 0.01, 50)
     p /= p.sum()
-    plot.show_dist(DistView("bars", np.arange(500), p[None], np.array([3.0])), chosen=400, log_p=-9.0)
+    labels = tuple(f"tok{i}" for i in range(500))
+    plot.show_dist(DistView("bars", np.arange(500), p[None], np.array([3.0]), labels), chosen=400, log_p=-9.0)
     assert len(plot._shown) == TOP_BARS and 400 in plot._shown
+    # 40 labels would overlap: the most probable are named, and the chosen one
+    named = [t for _, t in plot.plot.getAxis("bottom")._tickLevels[0] if t]
+    assert named == [f"tok{i}" for i in range(LABELED_BARS)] + ["tok400"]
 
 
 def test_density_is_drawn_as_a_curve_with_a_marker(qtbot):

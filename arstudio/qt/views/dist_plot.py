@@ -17,6 +17,7 @@ from arstudio.qt.views.plotting import PlotWidget
 
 MAX_BARS = 64  # above this many values, only the TOP_BARS most probable are drawn, sorted
 TOP_BARS = 40
+LABELED_BARS = 12  # with more bars than this, only the most probable ones and the chosen one are labelled
 
 
 class DistPlot(QWidget):
@@ -98,7 +99,11 @@ class DistPlot(QWidget):
         self.bars.setOpts(x=x, height=probs, width=0.8, brushes=brushes)
         self.curve.setData([], [])
         self.marker.hide()
-        ticks = [(int(i), self._label(view, int(s))) for i, s in zip(x, support)]
+        # Labels of 40 bars would overlap: then the most probable ones (sorted first) and the chosen one
+        # are named, the rest left blank (hovering the text shows every alternative).
+        crowded = len(support) > LABELED_BARS
+        ticks = [(int(i), self._label(view, int(s)) if not crowded or i < LABELED_BARS or s == chosen else "")
+                 for i, s in zip(x, support)]
         key = ("bars", tuple(t for _, t in ticks))
         if key != self._axes:  # only a new support re-lays out the axes (not a new run of the same model)
             self._axes = key
