@@ -6,6 +6,8 @@ means, is decided elsewhere.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
@@ -17,7 +19,7 @@ from arstudio.qt.views.plotting import PlotWidget
 
 MAX_BARS = 64  # above this many values, only the TOP_BARS most probable are drawn, sorted
 TOP_BARS = 40
-LABELED_BARS = 12  # with more bars than this, only the most probable ones and the chosen one are labelled
+LABEL_CHAR_PX = 7  # rough width of one character of a tick label, for spacing the labels
 
 
 class DistPlot(QWidget):
@@ -99,19 +101,39 @@ class DistPlot(QWidget):
         self.bars.setOpts(x=x, height=probs, width=0.8, brushes=brushes)
         self.curve.setData([], [])
         self.marker.hide()
-        # Labels of 40 bars would overlap: then the most probable ones (sorted first) and the chosen one
-        # are named, the rest left blank (hovering the text shows every alternative).
-        crowded = len(support) > LABELED_BARS
-        ticks = [(int(i), self._label(view, int(s)) if not crowded or i < LABELED_BARS or s == chosen else "")
-                 for i, s in zip(x, support)]
+        ticks, (pad_left, pad_right) = self._spaced_ticks(view, support, chosen)
         key = ("bars", tuple(t for _, t in ticks))
         if key != self._axes:  # only a new support re-lays out the axes (not a new run of the same model)
             self._axes = key
             self.plot.getAxis("bottom").setTicks([ticks])
             self.plot.setLabel("bottom", "value")
-            self.plot.setXRange(-0.6, len(support) - 0.4, padding=0)
+            self.plot.setXRange(-0.6 - pad_left, len(support) - 0.4 + pad_right, padding=0)
             self.plot.setYRange(0.0, 1.0, padding=0.02)
         self._shown, self._kind = support, "bars"
+
+    def _spaced_ticks(self, view: DistView, support: np.ndarray, chosen: float | None
+                      ) -> tuple[list[tuple[int, str]], tuple[float, float]]:
+        """A label under every k-th bar, k as small as the plot's width allows without overlap, and the chosen one.
+
+        Sorted views (many values) then name the most probable first; 17 or 64 grey levels read
+        like a numeric axis. Also returns the room (in bars) the first and last labels need beyond
+        the bars, which the axis would otherwise drop as sticking out.
+        """
+        labels = [self._label(view, int(s)) for s in support]
+        per_bar = max(80.0, self.plot.width() - 60.0) / max(1, len(labels))
+        need = max((len(t) for t in labels), default=1) * LABEL_CHAR_PX + 8
+        every = max(1, math.ceil(need / per_bar))
+        at = [i for i, s in enumerate(support) if chosen is not None and s == chosen]
+        c = at[0] if at else None  # the chosen bar is always named; grid labels too close to it give way
+
+        def shown(i: int) -> bool:
+            return i == c or (i % every == 0 and (c is None or abs(i - c) >= every))
+
+        ticks = [(i, t if shown(i) else "") for i, t in enumerate(labels)]
+        def room(text: str) -> float:
+            return max(0.0, (len(text) * LABEL_CHAR_PX + 8) / 2 / per_bar - 0.5) if text else 0.0
+
+        return ticks, (room(ticks[0][1]), room(ticks[-1][1])) if ticks else (0.0, 0.0)
 
     def _draw_density(self, grid: np.ndarray, dens: np.ndarray, chosen: float | None) -> None:
         self.bars.setOpts(x=[], height=[])
