@@ -21,8 +21,11 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/arstudio
 
+# The whole suite (GUI tests sampling in a worker thread: quick to start), then the GUI tests
+# again with the studio's own sampler, a child process.
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+	QT_QPA_PLATFORM=offscreen ARSTUDIO_SAMPLER=process $(BIN)/python -m pytest -q -p no:cacheprovider tests/qt
 
 # Debian packages a real window, sound and MIDI rendering need (run as root).
 system-deps:

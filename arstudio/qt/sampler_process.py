@@ -85,6 +85,7 @@ class ProcessSampler(QObject):
         self._lock = threading.Lock()  # one writer at a time on the command pipe
         self._state = threading.Lock()  # the child, its run and load in flight: read by the reader thread too
         self._proc: Any = None
+        self._last: Any = None  # the last child started, still there after shutdown (see ``alive``)
         self._commands: Connection | None = None
         self._reader: threading.Thread | None = None
         self._path: str | None = None  # the last checkpoint the child loaded, reloaded after a crash
@@ -120,7 +121,7 @@ class ProcessSampler(QObject):
         cmd_r.close()  # the child's ends: closed here so that a dead child reads as end of file
         rep_w.close()
         with self._state:
-            self._proc, self._commands, self._dead = proc, cmd_w, False
+            self._proc, self._last, self._commands, self._dead = proc, proc, cmd_w, False
         self._reader = threading.Thread(target=self._read, args=(rep_r, proc), name="arstudio-sampler-replies",
                                         daemon=True)
         self._reader.start()
@@ -217,6 +218,10 @@ class ProcessSampler(QObject):
             pass
 
     # ---- the session's interface ---------------------------------------------------------------
+    def alive(self) -> bool:
+        """True while a child process of this sampler runs."""
+        return self._last is not None and self._last.is_alive()
+
     def load(self, path: str) -> None:
         """Load ``path`` in the child; ``checkpoint_loaded`` or ``checkpoint_failed`` follows."""
         if self._ensure():

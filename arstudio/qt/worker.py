@@ -84,7 +84,7 @@ class ThreadSampler(QObject):
     """The session's sampler backed by a ``GenerationWorker`` in a QThread of this process.
 
     Same interface as ``arstudio.qt.sampler_process.ProcessSampler``: the worker's five signals,
-    ``load``, ``run``, ``new_control``, ``batch_taken`` and ``shutdown``.
+    ``load``, ``run``, ``new_control``, ``batch_taken``, ``alive`` and ``shutdown``.
     """
 
     checkpoint_loaded = Signal(object)  # ModelInfo
@@ -127,6 +127,10 @@ class ThreadSampler(QObject):
     def batch_taken(self) -> None:
         """The GUI took one batch."""
         self.worker.batch_taken()
+
+    def alive(self) -> bool:
+        """True while the worker thread runs."""
+        return bool(self._thread.isRunning())
 
     def shutdown(self, timeout_ms: int = 5000) -> bool:
         """Stop the worker thread (cancel the run first); True when it stopped in time."""

@@ -210,17 +210,18 @@ def test_closing_mid_run_joins_the_worker_thread(studio, qtbot, checkpoints):
     w = studio(checkpoints["nade"], rate=5)
     w.controls.play_button.click()
     qtbot.waitUntil(lambda: w.session.record is not None and w.session.record.filled >= 1)
-    assert w.session.state == "running"
+    assert w.session.state == "running" and w.session.sampler.alive()
     w.close()
-    assert w.session.sampler._thread.isFinished()
+    assert not w.session.sampler.alive()
 
 
 def test_closing_while_paused_joins_the_worker_thread(studio, qtbot, checkpoints):
     w = studio(checkpoints["made"])
     w.controls.step_button.click()
     qtbot.waitUntil(lambda: w.session.record is not None and w.session.record.filled == 1)
+    assert w.session.sampler.alive()
     w.close()
-    assert w.session.sampler._thread.isFinished()
+    assert not w.session.sampler.alive()
 
 
 def test_reset_clears_and_play_after_finish_draws_new_samples(studio, wait_finished, checkpoints, qtbot):
