@@ -118,3 +118,20 @@ def serve(commands: Connection, replies: Connection, threads: int, min_interval:
         pass  # the GUI is gone: nothing left to tell
     finally:
         replies.close()
+
+
+def main(argv: list[str]) -> int:
+    """``python -m arstudio.qt.sampler_child CMD_FD REPLY_FD THREADS MIN_INTERVAL``: serve on inherited pipes.
+
+    How ``ProcessSampler`` starts the child on POSIX: a fresh interpreter that imports only this
+    module (``multiprocessing``'s ``spawn`` would import the studio's main module again).
+    """
+    cmd_fd, reply_fd, threads, min_interval = int(argv[0]), int(argv[1]), int(argv[2]), float(argv[3])
+    serve(Connection(cmd_fd, writable=False), Connection(reply_fd, readable=False), threads, min_interval)
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    raise SystemExit(main(sys.argv[1:]))

@@ -6,8 +6,11 @@ handling batches) was a millisecond taken from sampling, plus the hand-over late
 speed the studio sampled ~10% slower than ``generate`` alone however little it drew. In a process
 of its own (``arstudio.qt.sampler_child.serve``) the sampler only shares the CPU.
 
-``ProcessSampler`` starts the child lazily (``spawn``: safe next to Qt's and torch's threads),
-sends it commands, and a reader thread turns its replies into the five signals the session
+``ProcessSampler`` starts the child lazily: on POSIX a fresh interpreter running
+``python -m arstudio.qt.sampler_child`` on two inherited pipes (``ChildProcess``), elsewhere
+``multiprocessing``'s ``spawn`` (which imports the main module again, so a script opening the
+studio there needs the ``__main__`` guard); neither forks a process that has Qt's and torch's
+threads. It sends the child commands, and a reader thread turns its replies into the five signals the session
 listens to. ``RemoteControl`` steers a run with the same methods as ``RunControl``. If the child
 dies (killed, out of memory), the run in flight finishes with an error, and the next load or run
 starts a new child that quietly reloads the last checkpoint.
@@ -16,7 +19,11 @@ starts a new child that quietly reloads the last checkpoint.
 from __future__ import annotations
 
 import multiprocessing
+import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -26,6 +33,87 @@ from PySide6.QtCore import QObject, Signal
 from arstudio.qt.messages import RunRequest, RunSummary
 from arstudio.qt.sampler_child import serve
 from arstudio.qt.sampling import MAX_UPDATES_PER_S, PackedBatch
+
+
+class ChildProcess:
+    """``python -m arstudio.qt.sampler_child`` on two inherited pipes (POSIX).
+
+    It answers what the sampler asks of a ``multiprocessing.Process``: ``start``, ``is_alive``,
+    ``join``, ``terminate``, ``exitcode`` and ``pid``.
+    """
+
+    def __init__(self, threads: int, min_interval: float) -> None:
+        self.threads, self.min_interval = threads, min_interval
+        self.popen: subprocess.Popen | None = None
+        self.connections: tuple[Connection, Connection] | None = None  # commands (write), replies (read)
+
+    def start(self) -> None:
+        """Start the child; ``connections`` are then the GUI's ends of its pipes."""
+        cmd_r, cmd_w = os.pipe()
+        rep_r, rep_w = os.pipe()
+        package_root = str(Path(__file__).resolve().parents[2])  # importable however the studio was started
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
+        try:
+            self.popen = subprocess.Popen(
+                [sys.executable, "-m", "arstudio.qt.sampler_child", str(cmd_r), str(rep_w), str(self.threads),
+                 repr(self.min_interval)], pass_fds=(cmd_r, rep_w), env=env, stdin=subprocess.DEVNULL)
+        except BaseException:
+            for fd in (cmd_r, cmd_w, rep_r, rep_w):
+                os.close(fd)
+            raise
+        os.close(cmd_r)  # the child's ends: closed here so that a dead child reads as end of file
+        os.close(rep_w)
+        self.connections = (Connection(cmd_w, readable=False), Connection(rep_r, writable=False))
+
+    @property
+    def pid(self) -> int | None:
+        return None if self.popen is None else self.popen.pid
+
+    @property
+    def exitcode(self) -> int | None:
+        return None if self.popen is None else self.popen.poll()
+
+    def is_alive(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def join(self, timeout: float | None = None) -> None:
+        if self.popen is not None:
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                pass
+
+    def terminate(self) -> None:
+        if self.is_alive():
+            assert self.popen is not None
+            self.popen.terminate()
+
+
+def start_child(threads: int, min_interval: float, launcher: str | None = None) -> tuple[Any, Connection, Connection]:
+    """Start a sampling child; (the process, the GUI's command end, the GUI's reply end).
+
+    ``launcher``: "exec" (a fresh interpreter on inherited pipes; POSIX only) or "spawn"
+    (``multiprocessing``); by default "exec" on POSIX, else "spawn".
+    """
+    launcher = launcher or ("exec" if os.name == "posix" else "spawn")
+    if launcher == "exec":
+        child = ChildProcess(threads, min_interval)
+        child.start()
+        assert child.connections is not None
+        return child, *child.connections
+    ctx = multiprocessing.get_context("spawn")
+    cmd_r, cmd_w = ctx.Pipe(duplex=False)
+    rep_r, rep_w = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=serve, args=(cmd_r, rep_w, threads, min_interval), name="arstudio-sampler", daemon=True)
+    try:
+        proc.start()
+    except BaseException:
+        for c in (cmd_r, cmd_w, rep_r, rep_w):
+            c.close()
+        raise
+    cmd_r.close()  # the child's ends: closed here so that a dead child reads as end of file
+    rep_w.close()
+    return proc, cmd_w, rep_r
 
 
 class RemoteControl:
@@ -79,9 +167,11 @@ class ProcessSampler(QObject):
     steps_sampled = Signal(object)  # StepBatch
     run_finished = Signal(object)  # RunSummary
 
-    def __init__(self, parent: QObject | None = None, max_updates_per_s: float = MAX_UPDATES_PER_S) -> None:
+    def __init__(self, parent: QObject | None = None, max_updates_per_s: float = MAX_UPDATES_PER_S,
+                 launcher: str | None = None) -> None:
         super().__init__(parent)
         self.min_interval = 1.0 / max_updates_per_s
+        self.launcher = launcher  # see ``start_child``
         self._lock = threading.Lock()  # one writer at a time on the command pipe
         self._state = threading.Lock()  # the child, its run and load in flight: read by the reader thread too
         self._proc: Any = None
@@ -106,20 +196,11 @@ class ProcessSampler(QObject):
             if self._proc is not None and self._proc.is_alive() and not self._dead:
                 return True
         self._stop_child(timeout_s=0.5)
-        ctx = multiprocessing.get_context("spawn")
-        cmd_r, cmd_w = ctx.Pipe(duplex=False)
-        rep_r, rep_w = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=serve, args=(cmd_r, rep_w, torch.get_num_threads(), self.min_interval),
-                           name="arstudio-sampler", daemon=True)
         try:
-            proc.start()
+            proc, cmd_w, rep_r = start_child(torch.get_num_threads(), self.min_interval, self.launcher)
         except Exception as e:  # no processes left, no permission ...
-            for c in (cmd_r, cmd_w, rep_r, rep_w):
-                c.close()
             self.checkpoint_failed.emit(f"the sampling process could not start ({type(e).__name__}: {e})")
             return False
-        cmd_r.close()  # the child's ends: closed here so that a dead child reads as end of file
-        rep_w.close()
         with self._state:
             self._proc, self._last, self._commands, self._dead = proc, proc, cmd_w, False
         self._reader = threading.Thread(target=self._read, args=(rep_r, proc), name="arstudio-sampler-replies",

@@ -35,7 +35,9 @@ def finished_runs(s: RunSession) -> list[RunSummary]:
     return done
 
 
-def test_process_run_gives_the_samples_of_the_core_loop(qtbot, session, checkpoints):
+@pytest.mark.parametrize("launcher", ["exec", "spawn"])
+def test_process_run_gives_the_samples_of_the_core_loop(qtbot, session, checkpoints, launcher):
+    session.sampler.launcher = launcher  # the child starts at the first load
     loaded(qtbot, session, checkpoints["made"])
     assert session.sampler_kind == "process" and session.sampler.pid != os.getpid()
     done = finished_runs(session)
@@ -204,3 +206,33 @@ def test_an_unreadable_reply_ends_the_run_with_a_message(qtbot):
     assert child.terminated and done[0].run_id == 4
     assert "unreadable reply" in done[0].error and "\n" not in done[0].error
     child_end.close()
+
+
+def test_a_script_without_a_main_guard_can_open_a_process_sampler(tmp_path, checkpoints):
+    """The child is a fresh interpreter running only arstudio.qt.sampler_child: the script is not run again."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import time\n"
+        "from PySide6.QtCore import QCoreApplication, QEventLoop\n"
+        "from arstudio.qt.session import RunSession\n"
+        "app = QCoreApplication([])\n"
+        "print('script body ran', flush=True)\n"
+        "s = RunSession(sampler='process')\n"
+        "done = []\n"
+        "s.run_finished.connect(done.append)\n"
+        f"s.load({str(checkpoints['nade'])!r})\n"
+        "end = time.monotonic() + 60\n"
+        "while s.model is None and time.monotonic() < end:\n"
+        "    app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)\n"
+        "s.start()\n"
+        "while not done and time.monotonic() < end:\n"
+        "    app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)\n"
+        "print('steps', done[0].steps if done else None, flush=True)\n"
+        "s.shutdown()\n")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("script body ran") == 1 and "steps 64" in out.stdout
