@@ -282,6 +282,7 @@ class Emitter:
         self.in_flight = in_flight
         self.min_interval = min_interval
         self.last_emit = time.monotonic()
+        self.sent = 0  # batches sent so far
         self.n = 0
         self.cap = 0
         self._next_cap = 64  # the last batch's capacity: the next one starts as large
@@ -365,8 +366,11 @@ class Emitter:
         forced = np.zeros(n, dtype=bool)
         forced[self.forced_at] = True
         index = self.order[t] if self.index is None else self.index[:n]
+        # A rate from the second batch on: the first one's time is the run's start-up (a paced run
+        # sends its first step at once), which read as hundreds of steps a second.
+        rate = n / elapsed if elapsed > 0 and self.sent else 0.0
         batch = PackedBatch(self.run_id, t, index, self.values[:n], self.log_prob[:n],
-                            forced, n / elapsed if elapsed > 0 else 0.0, self.kind, self.support,
+                            forced, rate, self.kind, self.support,
                             self.labels, None if views is not None else self.probs[:n],
                             None if views is not None else self.entropy[:n], views)
         cap = self.cap
@@ -374,5 +378,6 @@ class Emitter:
         self._views = None
         self.last_emit = now
         self.in_flight.sent()
+        self.sent += 1
         self.send(batch)
         self._next_cap = cap

@@ -93,6 +93,14 @@ def test_worker_paced_run_sends_at_most_60_batches_a_second(qtbot, big_nade):
     assert len(batches) >= 5  # a paced run is shown as it goes, not in one batch at the end
 
 
+def test_worker_reports_the_paced_speed_from_the_second_batch(qtbot, big_nade):
+    batches, finished, _ = run_worker(qtbot, big_nade, RunRequest(4, batch=1, steps=20), RunControl(rate=50.0))
+    assert finished[0].steps == 20 and len(batches) >= 5
+    assert batches[0].steps_per_s == 0.0  # its time is the run's start-up, not a speed
+    rates = [b.steps_per_s for b in batches[1:]]
+    assert all(0 < r < 75 for r in rates) and 40 < float(np.median(rates)) < 60
+
+
 def test_worker_stops_when_cancelled(qtbot, big_nade):
     control = RunControl(rate=200.0)
     threading.Timer(0.1, control.cancel).start()
