@@ -4,8 +4,7 @@ A collection runs in whichever thread happens to trigger it, and finalizes whate
 finds: Qt objects of the GUI thread (a closed dialog's widgets) could then be destroyed from a
 worker thread. It also holds the GIL for as long as it takes (a full collection walks every
 object: tens of milliseconds in a studio with its plots), which the sampler then loses. So a
-worker computes inside ``no_cyclic_gc()`` and the GUI thread collects instead (``collect_young``
-after each run, and a full ``gc.collect`` where the studio already does one).
+worker computes inside ``no_cyclic_gc()`` and the GUI thread collects instead.
 
 The collector is one switch for the whole process, so the guard counts: it is off while any
 thread is inside, and back to how it was when the last one leaves, whatever the order.

@@ -121,7 +121,7 @@ class RemoteControl:
 
     def __init__(self, sampler: "ProcessSampler", run_id: int, paused: bool, rate: float | None) -> None:
         self._sampler, self.run_id = sampler, run_id
-        self.initial = (paused, rate)
+        self.rate = rate
         self._paused, self._cancelled = paused, False
 
     @property
@@ -150,6 +150,7 @@ class RemoteControl:
 
     def set_rate(self, rate: float | None) -> None:
         """Steps per second, or None for unlimited."""
+        self.rate = rate
         self._sampler.command("rate", self.run_id, rate)
 
     def cancel(self) -> None:
@@ -321,7 +322,7 @@ class ProcessSampler(QObject):
             return
         with self._state:
             self._active = request.run_id
-        self.command("run", request, control.paused, control.initial[1])
+        self.command("run", request, control.paused, control.rate)
         if control.cancelled:  # cancelled before it was sent: tell the child now that it knows the run
             control.cancel()
 

@@ -15,16 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
 
 from arstudio.core.policy import SamplingPolicy
 from arstudio.qt.messages import ModelInfo, RunInfo, RunPlan, RunRequest, RunSummary, StepBatch
-from arstudio.qt.gc_guard import collect_young
+from arstudio.qt.gc_guard import install_gui_collector
 from arstudio.qt.record import RunRecord
 from arstudio.qt.worker import ThreadSampler
 
 IDLE, RUNNING, PAUSED, FINISHED = "idle", "running", "paused", "finished"
-GC_INTERVAL_MS = 1000  # young-generation collections in the GUI thread while a run holds the GC off
 
 
 @dataclass(frozen=True)
@@ -74,10 +73,10 @@ class RunSession(QObject):
         self.sampler.run_started.connect(self._on_run_started)
         self.sampler.steps_sampled.connect(self._on_steps)
         self.sampler.run_finished.connect(self._on_finished)
-        # While a run keeps the cyclic GC off (arstudio.qt.gc_guard), this thread collects for it.
-        self._gc_timer = QTimer(self)
-        self._gc_timer.setInterval(GC_INTERVAL_MS)
-        self._gc_timer.timeout.connect(collect_young)
+        # Only the GUI thread collects cycles, from a timer (arstudio.qt.gc_guard); make_app installs it too.
+        app = QCoreApplication.instance()
+        if app is not None:
+            install_gui_collector(app)
 
     # ---- requests from the GUI -------------------------------------------------------------
     @property
@@ -215,10 +214,6 @@ class RunSession(QObject):
     def _set_state(self, state: str) -> None:
         if state != self.state:
             self.state = state
-            if state in (RUNNING, PAUSED):
-                self._gc_timer.start()
-            else:
-                self._gc_timer.stop()
             self.state_changed.emit(state)
 
     # ---- what the worker sends -------------------------------------------------------------
@@ -261,6 +256,5 @@ class RunSession(QObject):
         if self.record is not None:
             self.record.finished = summary.error is None and not summary.cancelled
         self._control = None
-        collect_young()  # here, in the GUI thread: the worker sampled with the cyclic GC off
         self._set_state(FINISHED)
         self.run_finished.emit(summary)
