@@ -19,8 +19,7 @@ from typing import Any, NoReturn, TextIO
 
 import arstudio
 
-from arstudio.cli_eval import dim_unit, eval_checkpoint, unit
-from arstudio.cli_modality import SAMPLERS, eval_text, policy_from_args
+from arstudio.cli_eval import eval_checkpoint
 
 PROG = "arstudio"
 
@@ -39,11 +38,13 @@ class _Parser(argparse.ArgumentParser):
 def _errors() -> tuple[type[BaseException], ...]:
     """The exceptions that mean bad input, not a bug: reported as one line."""
     from arstudio.core.checkpoint import CheckpointError
+    from arstudio.core.modality import UnknownModalityError
     from arstudio.core.registry import UnknownKindError
     from arstudio.data.datasets import UnknownDatasetError
     from arstudio.io.errors import ExportError
 
-    return (CheckpointError, UnknownKindError, UnknownDatasetError, ExportError, ValueError, OSError)
+    return (CheckpointError, UnknownKindError, UnknownModalityError, UnknownDatasetError, ExportError, ValueError,
+            OSError)
 
 
 def _fail(msg: str, err: TextIO | None = None) -> None:
@@ -81,6 +82,7 @@ def cmd_studio(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------------------------ list
 
 def _modality(meta: Any) -> str:
+    """The modality a checkpoint records (its kind's, when an older file does not say)."""
     from arstudio.core.registry import UnknownKindError, get
 
     if meta.extra.get("modality"):
@@ -222,8 +224,10 @@ def cmd_train(args: argparse.Namespace) -> int:
             save_checkpoint(out, model, meta)
     finally:
         bar.close()
-    m, per = meta.metrics, dim_unit(kind.modality)
-    print(f"{kind.name} on {data.name}: test NLL {m['test_nats']:.3f} nats/{unit(kind.modality)}, "
+    from arstudio.core.modality import example_unit, step_unit
+
+    m, per = meta.metrics, step_unit(kind.modality)
+    print(f"{kind.name} on {data.name}: test NLL {m['test_nats']:.3f} nats/{example_unit(kind.modality)}, "
           f"{m['test_bits_per_dim']:.4f} bits/{per} (valid {m['valid_nats']:.3f} nats, "
           f"{m['valid_bits_per_dim']:.4f} bits/{per})")
     print(f"saved {out}")
@@ -235,7 +239,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _load(args: argparse.Namespace) -> tuple[Path, Any, Any]:
     from arstudio.core.catalog import resolve
     from arstudio.core.device import choose_device
-    from arstudio.io.text import open_checkpoint
+    from arstudio.core.formats import open_checkpoint
 
     path = resolve(args.checkpoint)
     model, meta = open_checkpoint(path, choose_device(args.device))  # a .safetensors file or a GPT-2 folder
@@ -243,20 +247,20 @@ def _load(args: argparse.Namespace) -> tuple[Path, Any, Any]:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    """Sample from a checkpoint and export the result (a PNG grid for images)."""
+    """Sample from a checkpoint and export the result in its modality's format (PNG, text, ...)."""
+    from arstudio.core.modality import get_modality
     from arstudio.io.atomic import check_writable
-    from arstudio.io.export import check_suffix
+    from arstudio.modalities import policy_from_args
 
     policy_from_args(args)  # bad sampling options fail before loading anything
     check_writable(args.out)
     path, model, meta = _load(args)
-    modality = model.spec.layout.modality
-    handler = SAMPLERS.get(modality)
-    if handler is None:
-        raise ValueError(f"{path.name}: sampling {modality!r} models from the command line is not supported yet")
-    check_suffix(args.out, modality)
-    text = handler(args, path, model, meta)
-    print(f"wrote {args.out} ({args.n} {modality} samples from {path.stem}, seed {args.seed}, "
+    modality = get_modality(model.spec.layout.modality)
+    if modality.sample_cli is None:
+        raise ValueError(f"{path.name}: sampling {modality.name} models from the command line is not supported")
+    modality.format_for(args.out)
+    text = modality.sample_cli(args, path, model, meta)
+    print(f"wrote {args.out} ({args.n} {modality.name} samples from {path.stem}, seed {args.seed}, "
           f"policy {text.get('arstudio:policy', '')})")
     return 0
 
@@ -269,7 +273,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from arstudio.core.replay import find_checkpoint, read_recipe, regenerate_run
     from arstudio.io.atomic import check_writable
     from arstudio.io.export import RunDetail, check_suffix, export_samples
-    from arstudio.io.text import open_checkpoint
+    from arstudio.core.formats import open_checkpoint
 
     recipe = read_recipe(args.file)
     check_writable(args.out)
@@ -290,10 +294,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Recompute held-out NLL from the data set, on the split the checkpoint recorded."""
+    from arstudio.core.modality import get_modality
+
     path, model, meta = _load(args)
-    if getattr(args, "text", None):
-        return eval_text(args, path, model, meta)
-    return eval_checkpoint(args, path, model, meta)
+    own = get_modality(model.spec.layout.modality).eval_cli
+    status = own(args, path, model, meta) if own is not None else None
+    return status if status is not None else eval_checkpoint(args, path, model, meta)
 
 
 # ----------------------------------------------------------------------------------------------- bench
@@ -306,6 +312,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------------- parser
+
+def _add_modality_args(command: str, parser: argparse.ArgumentParser) -> None:
+    """Each installed modality's own options of ``sample`` / ``eval`` (e.g. --prompt for text)."""
+    from arstudio.core.modality import modalities
+
+    for m in modalities().values():
+        if m.add_cli_args is not None:
+            m.add_cli_args(command, parser)
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
@@ -345,23 +360,18 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("checkpoint", metavar="CHECKPOINT", help="a .safetensors path or a checkpoint name")
         s.add_argument("--device", help="cpu, cuda ... (default: CUDA if present)")
         if name == "sample":
-            s.add_argument("--out", metavar="FILE", required=True, help="output file (.png for images)")
+            s.add_argument("--out", metavar="FILE", required=True, help="output file in the model's format (.png for images, .txt or .json for text)")
             s.add_argument("--n", type=int, default=16, help="number of samples (default 16)")
             s.add_argument("--seed", type=int, default=0, help="random seed (default 0): same seed, same file")
             s.add_argument("--temperature", type=float, default=1.0, help="0 means greedy")
             s.add_argument("--top-k", type=int, default=0, help="keep the k likeliest values (0: off)")
             s.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling mass (1: off)")
-            s.add_argument("--ordering", type=int, help="follow ordering K (order-agnostic models)")
-            s.add_argument("--prompt", metavar="TEXT", help="text models: the text to continue (default: empty)")
-            s.add_argument("--tokens", type=int, metavar="N", help="text models: new tokens to write (default 100)")
+            _add_modality_args(name, s)
             s.set_defaults(func=cmd_sample)
         else:
             s.add_argument("--split", choices=("test", "valid"), default="test")
             s.add_argument("--json", action="store_true", help="one JSON object")
-            s.add_argument("--text", metavar="FILE", help="text models: bits per byte and per token of this text file")
-            s.add_argument("--marginal", action="store_true",
-                           help="class-conditional models: also -log sum_c p(c) p(x|c), the NLL to compare with "
-                                "unconditional models (one pass per class)")
+            _add_modality_args(name, s)
             s.set_defaults(func=cmd_eval)
 
     s = sub.add_parser("replay", help="regenerate an exported file from the recipe it records")

@@ -12,19 +12,18 @@ from pathlib import Path
 from typing import Any
 
 
-UNITS = {"image": "image", "text": "window"}  # what one held-out example is, per modality (a later issue adds its own)
-
-
-DIM_UNITS = {"text": "token"}  # what one step is, where "dim" would mislead
-
-
 def unit(modality: str) -> str:
-    return UNITS.get(modality, "example")
+    """What one held-out example of ``modality`` is ("image", "window" ...), from its plug-in."""
+    from arstudio.core.modality import example_unit
+
+    return example_unit(modality)
 
 
 def dim_unit(modality: str) -> str:
-    """``bits/dim`` for images, ``bits/token`` for text (a step of a text model is a token)."""
-    return DIM_UNITS.get(modality, "dim")
+    """What one step of ``modality`` is ("dim" for images, "token" for text), from its plug-in."""
+    from arstudio.core.modality import step_unit
+
+    return step_unit(modality)
 
 
 def split_data(meta: Any, split: str) -> tuple[Any, Any, str]:
@@ -49,7 +48,7 @@ def eval_checkpoint(args: argparse.Namespace, path: Path, model: Any, meta: Any)
                          f"examples have {x.shape[1]} values")
     cond = labels if model.spec.cond else None
     m = evaluate(model, x, cond)
-    marginal = marginal_nll(args, model, meta) if args.marginal else None
+    marginal = marginal_nll(args, model, meta) if getattr(args, "marginal", False) else None
     modality = model.spec.layout.modality
     recorded = meta.metrics.get(f"{args.split}_nats")
     if args.json:

@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +145,9 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu")
         kind = registry.get(meta.kind)
     except registry.UnknownKindError as e:
         raise CheckpointError(f"{path}: {e}") from None
+    recorded = meta.extra.get("modality")
+    if recorded is not None and recorded != kind.modality:
+        raise CheckpointError(f"{path}: records the modality {recorded!r}, but {meta.kind} models are {kind.modality!r}")
     try:
         model = kind.build(meta.config)
     except (TypeError, ValueError, KeyError) as e:
@@ -175,6 +178,8 @@ def save_checkpoint(path: str | os.PathLike, model: ARModel, meta: CheckpointMet
     if p.suffix != ".safetensors":
         raise CheckpointError(f"{p}: checkpoints are .safetensors files")
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    # the modality is the kind's (its layout says it); the file records it for readers without the kind
+    meta = replace(meta, extra={**meta.extra, "modality": model.spec.layout.modality})
     blob = save(tensors, metadata={META_KEY: meta.to_json()})
     try:
         p.parent.mkdir(parents=True, exist_ok=True)

@@ -1,17 +1,22 @@
-"""The registry of model kinds: one entry per model family, filled by ``arstudio.models``.
+"""The registry of model kinds: one entry per model family, found through entry points.
 
-The core imports nothing of ours but ``nn``; model modules register themselves with
-``@register(...)`` when ``arstudio.models`` is imported. ``get`` and ``kinds`` import that
-package by name the first time they are asked (plugin discovery, like an entry point).
+Each kind is an entry point of the ``arstudio.models`` group whose value is its model class
+(arstudio's own are declared in its ``pyproject.toml``; a plug-in distribution declares its own).
+Loading the entry point imports the class's module, whose ``@register(...)`` decorator states the
+kind's name, modality, title and defaults once. A plug-in that fails to load, or loads but
+registers no kind of its name, is reported by name (``arstudio.core.plugins.broken``) and the
+rest load. The core names the group, never a package of ours.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from arstudio.core.plugins import load_group, report_broken
 from arstudio.core.protocol import ARModel
+
+GROUP = "arstudio.models"
 
 
 class UnknownKindError(KeyError):
@@ -61,9 +66,30 @@ def register(name: str, *, modality: str, title: str, default_data: str, default
 
 def _ensure_loaded() -> None:
     global _loaded
-    if not _loaded:
-        importlib.import_module("arstudio.models")
-        _loaded = True
+    if _loaded:
+        return
+    _loaded = True
+    for name, obj in load_group(GROUP).items():
+        kind = _KINDS.get(name)
+        if kind is None or kind.cls is not obj:
+            report_broken(GROUP, name, getattr(obj, "__qualname__", repr(obj)),
+                          f"its entry point names {obj!r}, which registers no model kind {name!r} "
+                          "(decorate the class with @arstudio.core.registry.register)")
+            _KINDS.pop(name, None)
+
+
+def reload() -> None:
+    """Scan the entry points again on the next lookup (after installing a plug-in)."""
+    global _loaded
+    _loaded = False
+
+
+def modality_of(name: str) -> str:
+    """The modality the kind ``name`` stated when it registered (its models' layouts take it from here)."""
+    try:
+        return _KINDS[name].modality
+    except KeyError:
+        raise UnknownKindError(f"model kind {name!r} is not registered (its class needs @register)") from None
 
 
 def kinds() -> list[ModelKind]:

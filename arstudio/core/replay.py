@@ -6,13 +6,12 @@ the sampling policy, the ordering, the batch, how many steps were taken, and any
 forced values or condition. ``regenerate`` runs the one generation loop again from a recipe, and
 ``find_checkpoint`` finds the checkpoint by its hash among the shipped and user checkpoints.
 
-File formats register a reader of their metadata with ``register_reader`` (``arstudio.io`` does
-so for PNG and JSON text); ``read_recipe`` picks one by the file's suffix.
+Each modality's file formats carry the reader of their recipe (``arstudio.core.modality``);
+``read_recipe`` picks one by the file's suffix.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
 import os
@@ -26,6 +25,7 @@ import torch
 
 from arstudio.core.checkpoint import CheckpointError, file_hash
 from arstudio.core.generate import generate, make_generator
+from arstudio.core.modality import modality_for_suffix
 from arstudio.core.policy import SamplingPolicy
 from arstudio.core.protocol import ARModel
 
@@ -45,7 +45,7 @@ class Recipe:
     checkpoint_sha256: str
     checkpoint: str = ""  # the checkpoint's name (file stem), a hint for people and for the search
     kind: str = ""
-    modality: str = "image"
+    modality: str = ""
     seed: int = 0
     batch: int = 1
     steps: int | None = None  # steps taken; None = the whole layout
@@ -77,8 +77,11 @@ class Recipe:
         return out
 
     @classmethod
-    def from_text(cls, text: dict[str, str], source: str = "the file") -> "Recipe":
-        """Parse a file's text metadata; ReplayError says plainly what is missing or broken."""
+    def from_text(cls, text: dict[str, str], source: str = "the file", modality: str = "") -> "Recipe":
+        """Parse a file's text metadata; ReplayError says plainly what is missing or broken.
+
+        ``modality``: the modality of the file's format, for recipes that do not record theirs.
+        """
         ours = {k[len(PREFIX):]: v for k, v in text.items() if k.startswith(PREFIX)}
         if not ours:
             raise ReplayError(f"{source}: has no replay metadata (no '{PREFIX}...' entries): it was not written by "
@@ -117,7 +120,7 @@ class Recipe:
             raise bad("forced", "is not a map from step to a list of values") from None
         if any(len(v) != batch for v in forced.values()):
             raise bad("forced", f"has a step whose values are not {batch} long")
-        return cls(sha, ours.get("checkpoint", ""), ours.get("kind", ""), ours.get("modality", "image"),
+        return cls(sha, ours.get("checkpoint", ""), ours.get("kind", ""), ours.get("modality", modality),
                    _int(ours["seed"], bad, "seed"), batch, steps, policy, _int(ours.get("ordering", "0"), bad, "ordering"),
                    prefix, forced, _load(ours["cond"], bad, "cond") if "cond" in ours else None,
                    text.get("Software", ""))
@@ -248,23 +251,14 @@ def find_checkpoint(recipe: Recipe, explicit: str | os.PathLike | None = None,
 
 
 # ---- reading a file's recipe -----------------------------------------------------------------
-Reader = Callable[[Path], dict[str, str]]
-_READERS: dict[str, Reader] = {}
-
-
-def register_reader(suffix: str, reader: Reader) -> None:
-    """Register ``reader(path) -> text metadata`` for files ending in ``suffix`` (e.g. ".png")."""
-    _READERS[suffix.lower()] = reader
-
-
 def read_recipe(path: str | os.PathLike) -> Recipe:
     """The recipe recorded in an exported file; ReplayError (one line) when there is none or it is broken."""
-    importlib.import_module("arstudio.io")  # registers the file formats' readers (plugin discovery)
     p = Path(path)
     if not p.exists():
         raise ReplayError(f"{p}: no such file")
-    reader = _READERS.get(p.suffix.lower())
-    if reader is None:
-        raise ReplayError(f"{p}: cannot replay {p.suffix or 'suffix-less'} files (replayable: "
-                          f"{', '.join(sorted(_READERS)) or 'none'})")
-    return Recipe.from_text(reader(p), source=str(p))
+    try:
+        modality, fmt = modality_for_suffix(p)
+    except ValueError as e:
+        raise ReplayError(str(e)) from None
+    assert fmt.read_recipe is not None
+    return Recipe.from_text(fmt.read_recipe(p), source=str(p), modality=modality.name)

@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from arstudio.core.plugins import load_group, report_broken
 from arstudio.core.spec import Layout, ValueSpace
 
 
@@ -61,31 +62,71 @@ class Dataset:
         return {"name": self.name, "sizes": {k: len(v) for k, v in self.split.items()}, "split": self.split}
 
 
-_DATASETS: dict[str, Callable[[], Dataset]] = {}
+GROUP = "arstudio.datasets"
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    """A registered data set: its name, its modality, and the function that builds it."""
+
+    name: str
+    modality: str
+    build: Callable[[], Dataset]
+
+
+_DATASETS: dict[str, DatasetEntry] = {}
 _CACHE: dict[str, Dataset] = {}
+_loaded = False
 
 
-def register_dataset(name: str) -> Callable[[Callable[[], Dataset]], Callable[[], Dataset]]:
-    """Decorator: register a function that builds the data set ``name``."""
+def register_dataset(name: str, *, modality: str) -> Callable[[Callable[[], Dataset]], Callable[[], Dataset]]:
+    """Decorator: register a function that builds the data set ``name`` of ``modality``.
+
+    The function is also what the data set's entry point (group ``arstudio.datasets``) names.
+    """
 
     def deco(fn: Callable[[], Dataset]) -> Callable[[], Dataset]:
-        _DATASETS[name] = fn
+        _DATASETS[name] = DatasetEntry(name, modality, fn)
         return fn
 
     return deco
 
 
-def datasets() -> list[str]:
-    """Names of the available data sets."""
-    return list(_DATASETS)
+def _ensure_loaded() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for name, obj in load_group(GROUP).items():
+        entry = _DATASETS.get(name)
+        if entry is None or entry.build is not obj:
+            report_broken(GROUP, name, getattr(obj, "__qualname__", repr(obj)),
+                          f"names {obj!r}, which registers no data set {name!r} (decorate it with @register_dataset)")
+            _DATASETS.pop(name, None)
+
+
+def datasets(modality: str | None = None) -> list[str]:
+    """Names of the available data sets (of one modality, if given)."""
+    _ensure_loaded()
+    return [n for n, e in _DATASETS.items() if modality is None or e.modality == modality]
+
+
+def dataset_modality(name: str) -> str:
+    """The modality the data set ``name`` registered with."""
+    _ensure_loaded()
+    if name not in _DATASETS:
+        raise UnknownDatasetError(f"unknown data set {name!r} (known: {', '.join(_DATASETS)})")
+    return _DATASETS[name].modality
 
 
 def get_dataset(name: str) -> Dataset:
     """Build (once) and return the data set ``name``."""
-    if name not in _DATASETS:
-        raise UnknownDatasetError(f"unknown data set {name!r} (known: {', '.join(_DATASETS)})")
+    modality = dataset_modality(name)
     if name not in _CACHE:
-        _CACHE[name] = _DATASETS[name]()
+        ds = _DATASETS[name].build()
+        if ds.layout.modality != modality:
+            raise ValueError(f"data set {name!r} registered as {modality} but its layout says {ds.layout.modality}")
+        _CACHE[name] = ds
     return _CACHE[name]
 
 
@@ -93,10 +134,3 @@ def fixed_split(n: int, valid: int, test: int, seed: int = 0) -> dict[str, list[
     """A seeded permutation of 0..n-1 cut into train / valid / test index lists."""
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).tolist()
     return {"train": sorted(perm[valid + test:]), "valid": sorted(perm[:valid]), "test": sorted(perm[valid:valid + test])}
-
-
-# Registers the built-in data sets.
-from arstudio.data import digits as _digits  # noqa: E402,F401
-from arstudio.data import text as _text  # noqa: E402,F401
-from arstudio.data import glyphs as _glyphs  # noqa: E402,F401
-from arstudio.data import shapes as _shapes  # noqa: E402,F401

@@ -27,7 +27,7 @@ def _make(name: str, description: str, x: np.ndarray, y: np.ndarray, values: Val
                    parts["test"], split, {k: labels[idx] for k, idx in split.items()})
 
 
-@register_dataset("digits")
+@register_dataset("digits", modality="image")
 def binary_digits() -> Dataset:
     """The digits binarized at the midpoint: pixel = 1 where the grey level is >= 8 of 0..16."""
     x, y = _load()
@@ -35,14 +35,14 @@ def binary_digits() -> Dataset:
                  ValueSpace("binary"))
 
 
-@register_dataset("digits17")
+@register_dataset("digits17", modality="image")
 def grey_digits() -> Dataset:
     """The digits at their 17 grey levels 0..16."""
     x, y = _load()
     return _make("digits17", "8x8 digits, 17 grey levels", x, y, ValueSpace("categorical", 17))
 
 
-@register_dataset("digits-real")
+@register_dataset("digits-real", modality="image")
 def real_digits() -> Dataset:
     """The 17-level digits dequantized for RNADE: x = (v + u) / 17 with u ~ U[0, 1), seeded, in [0, 1).
 

@@ -133,7 +133,7 @@ def _glyphs(n: int, seed: int, levels: int) -> tuple[np.ndarray, np.ndarray, tup
     return x, y, tuple(names)
 
 
-@register_dataset("glyphs28")
+@register_dataset("glyphs28", modality="image")
 def glyphs28() -> Dataset:
     """12,000 jittered 28x28 glyphs of 36 classes at 8 grey levels, split 10,000 / 1,000 / 1,000."""
     x, y, names = _glyphs(N_IMAGES, SEED, LEVELS)

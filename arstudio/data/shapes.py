@@ -165,7 +165,7 @@ def scenes(seed: int = SEED) -> Scenes:
     return _SCENES[seed]
 
 
-@register_dataset("shapes32")
+@register_dataset("shapes32", modality="image")
 def shapes32() -> Dataset:
     """10,000 captioned 32x32 RGB shape scenes, 256 levels per channel, split 8,000 / 1,000 / 1,000."""
     x, s = render_scenes(N_IMAGES, SEED)

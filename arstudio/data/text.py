@@ -112,14 +112,14 @@ def text_dataset(name: str, text: str, tokenizer: Tokenizer | str = "char", seq_
                        split, tokenizer=tokenizer, chars=chars, chunk_size=chunk)
 
 
-@register_dataset("pydoc")
+@register_dataset("pydoc", modality="text")
 def pydoc_bpe() -> TextDataset:
     """CPython's documentation text in byte-level BPE tokens (1,024 ids, learned on the train chunks)."""
     return text_dataset("pydoc", pydoc_text(), "bpe", description="Python documentation text (pydoc_data), "
                         "byte-level BPE with 1,024 ids, windows of 256 tokens")
 
 
-@register_dataset("pydoc-chars")
+@register_dataset("pydoc-chars", modality="text")
 def pydoc_chars() -> TextDataset:
     """CPython's documentation text as characters (with an unknown-character id)."""
     return text_dataset("pydoc-chars", pydoc_text(), "char", description="Python documentation text (pydoc_data), "

@@ -1,77 +1,26 @@
-"""Samples to files, by modality: one exporter per modality, chosen by ``spec.layout.modality``.
+"""Samples to files: the one export path of the command line and the studio.
 
-The command line's ``sample`` and the studio's Export both call ``export_samples``. A later
-modality (text, audio, music) adds its exporter with ``register_exporter``.
+The file format is the modality's (``arstudio.core.modality.Modality.formats``), chosen by the
+path's suffix; every format writes atomically and records the replay recipe it is given.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from arstudio.core.modality import RunDetail, get_modality
 from arstudio.core.spec import ModelSpec
-from arstudio.io.png import image_grid, write_png
 
-
-
-@dataclass(frozen=True)
-class RunDetail:
-    """What a run knows besides its values, for formats that record it (a text export's per-token log p).
-
-    Arrays are in step order: ``log_prob`` [B, T] in nats (NaN where not taken), ``given`` [T] True
-    where the value was kept (a prompt, a branch's prefix) or forced, ``prefix_len`` the kept steps.
-    """
-
-    log_prob: np.ndarray
-    given: np.ndarray
-    prefix_len: int = 0
-
-
-WriteFn = Callable[[Path, ModelSpec, np.ndarray, dict[str, str], "RunDetail | None"], Path]
-
-
-@dataclass(frozen=True)
-class Exporter:
-    """How samples of one modality are written, and which file suffixes that takes."""
-
-    modality: str
-    suffixes: tuple[str, ...]
-    write: WriteFn
-
-
-_EXPORTERS: dict[str, Exporter] = {}
-
-
-def register_exporter(modality: str, suffixes: tuple[str, ...]) -> Callable[[WriteFn], WriteFn]:
-    """Decorator: ``write(path, spec, x [B, D], text, detail) -> Path`` exports samples of ``modality``."""
-
-    def deco(fn: WriteFn) -> WriteFn:
-        _EXPORTERS[modality] = Exporter(modality, tuple(s.lower() for s in suffixes), fn)
-        return fn
-
-    return deco
-
-
-def exporter_for(modality: str) -> Exporter:
-    """The exporter of ``modality``; ValueError when there is none yet."""
-    try:
-        return _EXPORTERS[modality]
-    except KeyError:
-        known = ", ".join(sorted(_EXPORTERS)) or "none"
-        raise ValueError(f"samples of {modality!r} models cannot be exported yet (exportable: {known})") from None
+__all__ = ["RunDetail", "check_suffix", "export_samples", "to_unit"]
 
 
 def check_suffix(path: str | os.PathLike, modality: str) -> Path:
-    """Raise ValueError unless ``path`` has a suffix the modality's exporter writes."""
-    p, exp = Path(path), exporter_for(modality)
-    if p.suffix.lower() not in exp.suffixes:
-        raise ValueError(f"{p}: {modality} samples are written as {' or '.join(exp.suffixes)} files; "
-                         f"give a path ending in {exp.suffixes[0]}")
-    return p
+    """Raise ValueError unless ``path`` has a suffix one of the modality's formats writes."""
+    get_modality(modality).format_for(path)
+    return Path(path)
 
 
 def export_samples(path: str | os.PathLike, spec: ModelSpec, x: np.ndarray, text: dict[str, str] | None = None,
@@ -81,8 +30,8 @@ def export_samples(path: str | os.PathLike, spec: ModelSpec, x: np.ndarray, text
     ``text``: metadata the file records (the replay recipe); ``detail``: per-step log p and given
     steps, which formats that hold them (text JSON) write too.
     """
-    p = check_suffix(path, spec.layout.modality)
-    return exporter_for(spec.layout.modality).write(p, spec, np.asarray(x), dict(text or {}), detail)
+    fmt = get_modality(spec.layout.modality).format_for(path)
+    return fmt.write(Path(path), spec, np.asarray(x), dict(text or {}), detail)
 
 
 def to_unit(spec: ModelSpec, x: np.ndarray) -> np.ndarray:
@@ -94,10 +43,3 @@ def to_unit(spec: ModelSpec, x: np.ndarray) -> np.ndarray:
     if v.kind == "categorical":
         return x / (v.n - 1)
     return (x - v.low) / ((v.high - v.low) or 1.0)
-
-
-@register_exporter("image", (".png",))
-def _write_image(path: Path, spec: ModelSpec, x: np.ndarray, text: dict[str, str], detail: RunDetail | None) -> Path:
-    shape = spec.layout.shape  # (C, H, W)
-    imgs = to_unit(spec, x).reshape(len(x), *shape)
-    return write_png(path, image_grid(imgs), text)

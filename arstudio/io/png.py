@@ -94,12 +94,3 @@ def read_png(path: str | os.PathLike) -> tuple[np.ndarray, dict[str, str]]:
 def read_png_text(path: str | os.PathLike) -> dict[str, str]:
     """The text chunks of a PNG (what a replayable export records); ExportError when it is unreadable."""
     return read_png(path)[1]
-
-
-def _register_replay_reader() -> None:
-    from arstudio.core.replay import register_reader
-
-    register_reader(".png", lambda p: read_png_text(p))
-
-
-_register_replay_reader()

@@ -9,6 +9,7 @@ import torch
 
 from arstudio.core.dists import Categorical
 from arstudio.core.protocol import ARModel
+from arstudio.core.registry import modality_of
 from arstudio.core.spec import Layout, ModelSpec, ValueSpace
 from arstudio.nn.masked_conv import encode_pixels
 
@@ -19,7 +20,7 @@ def image_spec(kind: str, config: dict[str, Any], shape: Sequence[int], values: 
     if len(shape) != 3 or min(shape) < 1:
         raise ValueError(f"an image shape is (C, H, W) with positive sizes, got {list(shape)}")
     space = ValueSpace("binary") if values == "binary" else ValueSpace("categorical", int(levels))
-    return ModelSpec(kind, dict(config), Layout("image", tuple(int(s) for s in shape)), space)
+    return ModelSpec(kind, dict(config), Layout(modality_of(kind), tuple(int(s) for s in shape)), space)
 
 
 def require_binary(kind: str, values: str) -> None:

@@ -17,6 +17,7 @@ import torch
 
 from arstudio.core.dists import Categorical
 from arstudio.core.protocol import ARModel, Cursor
+from arstudio.core.registry import modality_of
 from arstudio.core.spec import Layout, ModelSpec, ValueSpace
 
 
@@ -30,7 +31,7 @@ def text_spec(kind: str, config: dict[str, Any], length: int, vocab_size: int) -
         raise ValueError(f"a text model needs a vocabulary of at least 2 ids, got {vocab_size}")
     if length < 1:
         raise ValueError(f"a text model needs a context of at least 1 token, got {length}")
-    return ModelSpec(kind, dict(config), Layout("text", (int(length),)), ValueSpace("categorical", int(vocab_size)))
+    return ModelSpec(kind, dict(config), Layout(modality_of(kind), (int(length),)), ValueSpace("categorical", int(vocab_size)))
 
 
 class TextModel(ARModel):

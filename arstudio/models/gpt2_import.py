@@ -28,6 +28,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 
 from arstudio.core.checkpoint import CheckpointError, CheckpointMeta
+from arstudio.core.formats import CheckpointFormat
 from arstudio.models.gpt import GPT
 
 TRANSPOSED = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
@@ -183,3 +184,11 @@ def _tokenizer_size(config: dict[str, Any]) -> int:
     from tokenizers import Tokenizer
 
     return int(Tokenizer.from_str(config["json"]).get_vocab_size(with_added_tokens=True))
+
+
+GPT2_FOLDER = CheckpointFormat(
+    name="gpt2-folder",
+    description="a Hugging Face GPT-2 folder (config.json, model.safetensors, vocab.json + merges.txt or tokenizer.json)",
+    claims=is_gpt2_folder,
+    open=lambda path, device: load_gpt2(path, device=device),
+)

@@ -43,7 +43,7 @@ from torch import nn
 
 from arstudio.core.dists import DiscretizedLogisticMixture
 from arstudio.core.protocol import ARModel, Cursor
-from arstudio.core.registry import register
+from arstudio.core.registry import modality_of, register
 from arstudio.core.spec import Layout, ModelSpec, ValueSpace
 from arstudio.models.pixelcnn_cache import ConvCache, pointwise
 from arstudio.nn.masked_conv import HorizontalConv2d, VerticalConv2d, shift_down
@@ -113,7 +113,7 @@ class PixelCNNpp(ARModel):
         config = {"shape": list(shape), "values": values, "levels": int(levels), "channels": channels,
                   "layers": layers, "kernel": kernel, "first_kernel": first_kernel, "mixtures": mixtures}
         c, h, w = (int(s) for s in shape)
-        layout = Layout("image", (c, h, w)).with_order(channel_order(c, h, w))
+        layout = Layout(modality_of("pixelcnn_pp"), (c, h, w)).with_order(channel_order(c, h, w))
         self.spec = ModelSpec("pixelcnn_pp", config, layout, ValueSpace("categorical", int(levels)))
         self.levels, self.mixtures = int(levels), mixtures
         self.v_in = VerticalConv2d(3, channels, first_kernel)  # rows <= i, shifted down: u

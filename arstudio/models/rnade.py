@@ -33,7 +33,7 @@ from torch import nn
 
 from arstudio.core.dists import GaussianMixture
 from arstudio.core.protocol import ARModel, Cursor
-from arstudio.core.registry import register
+from arstudio.core.registry import modality_of, register
 from arstudio.core.spec import Layout, ModelSpec, ValueSpace
 
 MIN_LOG_SCALE = -7.0  # sigma >= 1e-3: far below a 1/17 bin, keeps the density finite
@@ -58,7 +58,7 @@ class RNADE(ARModel):
                              f"{hidden}, {components}")
         config = {"shape": list(shape), "values": values, "levels": int(levels), "hidden": hidden,
                   "components": components}
-        self.spec = ModelSpec("rnade", config, Layout("image", tuple(int(s) for s in shape)),
+        self.spec = ModelSpec("rnade", config, Layout(modality_of("rnade"), tuple(int(s) for s in shape)),
                               ValueSpace("continuous", int(levels), 0.0, 1.0))
         d, k = self.spec.layout.length, components
         self.levels = int(levels)

@@ -38,7 +38,7 @@ from arstudio.core.device import choose_device, describe  # noqa: E402
 from arstudio.core.generate import generate  # noqa: E402
 from arstudio.core.protocol import ARModel  # noqa: E402
 from arstudio.qt.gc_guard import freeze_startup_objects  # noqa: E402
-from arstudio.qt.messages import RunSummary  # noqa: E402
+from arstudio.engine.messages import RunSummary  # noqa: E402
 
 STALL_BUDGET_MS = 50.0
 THROUGHPUT_FLOOR = 0.9

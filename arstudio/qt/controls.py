@@ -10,8 +10,8 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox
 
 from arstudio.core.catalog import CatalogEntry
 from arstudio.core.policy import SamplingPolicy
-from arstudio.qt.messages import ModelInfo
-from arstudio.qt.session import FINISHED, IDLE, PAUSED, RUNNING, RunSettings
+from arstudio.engine.messages import ModelInfo
+from arstudio.qt.sampler.session import FINISHED, IDLE, PAUSED, RUNNING, RunSettings
 
 SPEEDS: list[float | None] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000, None]  # steps/s; None = unlimited
 MAX_SAMPLES = 64

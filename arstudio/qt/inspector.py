@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from arstudio.qt.record import RunRecord
+from arstudio.engine.record import RunRecord
 from arstudio.qt.views.dist_plot import DistPlot
 from arstudio.qt.views.strip import LogProbStrip
 

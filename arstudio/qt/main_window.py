@@ -14,19 +14,19 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMe
 
 import arstudio
 from arstudio.core import catalog
-from arstudio.qt.browser import CheckpointBrowser
-from arstudio.qt.compare_window import CompareWindow
+from arstudio.qt.checkpoints.browser import CheckpointBrowser
+from arstudio.qt.checkpoints.compare_window import CompareWindow
 from arstudio.qt.controls import ControlsPanel
 from arstudio.qt.inspector import Inspector
-from arstudio.qt.messages import ModelInfo, RunSummary, StepBatch
+from arstudio.engine.messages import ModelInfo, RunSummary, StepBatch
 from arstudio.qt.panel import ModalityPanel
-from arstudio.qt.panels import panel_class
-from arstudio.qt.record import RunRecord
+from arstudio.qt.modalities import panel_class
+from arstudio.engine.record import RunRecord
 from arstudio.qt.replay import ReplayOpener, export_recipe
-from arstudio.qt.session import IDLE, RunSession
+from arstudio.qt.sampler.session import IDLE, RunSession
 from arstudio.qt.settings import StudioSettings
 from arstudio.qt.throttle import FrameThrottle
-from arstudio.qt.train_dialog import TrainDialog
+from arstudio.qt.checkpoints.train_dialog import TrainDialog
 from arstudio.qt.views.dist_plot import DistPlot
 from arstudio.qt.views.strip import LogProbStrip
 

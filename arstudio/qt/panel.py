@@ -14,8 +14,8 @@ from typing import ClassVar
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QWidget
 
-from arstudio.qt.messages import ModelInfo
-from arstudio.qt.record import RunRecord
+from arstudio.engine.messages import ModelInfo
+from arstudio.engine.record import RunRecord
 
 
 class ModalityPanel(QWidget):

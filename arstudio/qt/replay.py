@@ -15,9 +15,9 @@ from PySide6.QtCore import QObject, Signal
 
 import arstudio
 from arstudio.core.replay import Recipe, find_checkpoint, read_recipe, recipe_for_run
-from arstudio.qt.messages import ModelInfo
-from arstudio.qt.record import RunRecord
-from arstudio.qt.session import RunSession, RunSettings
+from arstudio.engine.messages import ModelInfo
+from arstudio.engine.record import RunRecord
+from arstudio.qt.sampler.session import RunSession, RunSettings
 
 
 def export_recipe(model: ModelInfo, record: RunRecord) -> Recipe:

@@ -186,4 +186,4 @@ def checkpoint_meta(trainer: Trainer, kind: str, recipe: str = "", seconds: floa
     return CheckpointMeta(kind=kind, config=model.spec.config, data=ds.meta(), metrics=metrics, history=history,
                           recipe=recipe, extra={"train": asdict(train), "train_seconds": round(seconds, 1),
                                                 "parameters": model.num_parameters(),
-                                                "modality": get_kind(kind).modality, "train_state": state})
+                                                "train_state": state})

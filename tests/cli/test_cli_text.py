@@ -13,7 +13,8 @@ from arstudio.core import generate
 from arstudio.core.policy import SamplingPolicy
 from arstudio.data.text import score_text
 from arstudio.data.tokenizers import tokenizer_from_config
-from arstudio.io.text import open_checkpoint, read_text_json
+from arstudio.core.formats import open_checkpoint
+from arstudio.modalities.text.files import read_text_json
 
 TEXT = "def f(x):\n    return x + 1\n"
 

@@ -130,5 +130,5 @@ def test_export_samples_by_modality(tmp_path: Path) -> None:
     assert img[1, 1] == 0 and img[9, 9] == 255 and img[1, 9] == round(255 / 4)
     with pytest.raises(ValueError, match=r"\.png"):
         export_samples(tmp_path / "s.jpg", spec, x)
-    with pytest.raises(ValueError, match="cannot be exported yet"):
+    with pytest.raises(ValueError, match="no installed modality .smell."):
         export_samples(tmp_path / "s.xyz", ModelSpec("d", {}, Layout("smell", (3,)), ValueSpace("binary")), x)

@@ -10,7 +10,7 @@ import pytest
 from arstudio.core.spec import Layout, ModelSpec, ValueSpace
 from arstudio.data.tokenizers import CharTokenizer
 from arstudio.io import ExportError, export_samples
-from arstudio.io.text import TextExport, TokenRecord, read_text_json, write_text
+from arstudio.modalities.text.files import TextExport, TokenRecord, read_text_json, write_text
 
 
 def sample_export() -> TextExport:

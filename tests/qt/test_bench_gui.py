@@ -8,8 +8,8 @@ import subprocess
 import sys
 
 from arstudio.bench.result import BenchResult
-from arstudio.qt.panels import panel_class
-from arstudio.qt.panels.pixels import PixelPanel
+from arstudio.qt.modalities import panel_class
+from arstudio.qt.modalities.image.panel import PixelPanel
 
 
 def test_bench_gui_prints_bench_results(checkpoints, tmp_path):

@@ -21,7 +21,7 @@ def _user_checkpoint(name: str = "mine") -> None:
 
 
 def test_entries_show_figures_and_curves(qtbot, checkpoints) -> None:
-    from arstudio.qt.browser import CheckpointBrowser
+    from arstudio.qt.checkpoints.browser import CheckpointBrowser
 
     _user_checkpoint()
     (user_models_dir() / "broken.safetensors").write_bytes(b"not a checkpoint")

@@ -13,7 +13,7 @@ from arstudio.core import registry
 from arstudio.core.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
 from arstudio.core.generate import sample
 from arstudio.core.policy import SamplingPolicy
-from arstudio.qt.compare import CompareError, check_comparable, compare_steps, kl_views, teacher_forced
+from arstudio.qt.checkpoints.compare import CompareError, check_comparable, compare_steps, kl_views, teacher_forced
 
 
 def test_kl_of_bars_and_of_identical_models(checkpoints) -> None:
@@ -66,7 +66,7 @@ def test_another_modality_is_a_clear_message(checkpoints, tmp_path) -> None:
 
 
 def test_window_compares_and_draws(qtbot, checkpoints, tmp_path) -> None:
-    from arstudio.qt.compare_window import CompareWindow
+    from arstudio.qt.checkpoints.compare_window import CompareWindow
 
     w = CompareWindow()
     qtbot.addWidget(w)

@@ -58,8 +58,8 @@ def test_the_worker_samples_with_the_collector_off(qtbot, automatic_gc) -> None:
     from PySide6.QtCore import Qt
 
     from arstudio.core import registry
-    from arstudio.qt.messages import RunRequest
-    from arstudio.qt.worker import GenerationWorker, RunControl
+    from arstudio.engine.messages import RunRequest
+    from arstudio.qt.sampler.thread import GenerationWorker, RunControl
 
     worker = GenerationWorker()
     worker.set_model(registry.get("nade").build({"shape": [1, 2, 2], "hidden": 4}))

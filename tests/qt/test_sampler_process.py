@@ -12,9 +12,9 @@ import pytest
 from arstudio.core import load_checkpoint, sample
 from arstudio.core.dists import DistView
 from arstudio.core.generate import Step
-from arstudio.qt.messages import RunSummary
-from arstudio.qt.sampling import Emitter, InFlight, PackedBatch
-from arstudio.qt.session import FINISHED, PAUSED, RunSession
+from arstudio.engine.messages import RunSummary
+from arstudio.engine.sampling import Emitter, InFlight, PackedBatch
+from arstudio.qt.sampler.session import FINISHED, PAUSED, RunSession
 
 
 @pytest.fixture
@@ -180,7 +180,7 @@ def test_an_unreadable_reply_ends_the_run_with_a_message(qtbot):
     import multiprocessing
     import threading
 
-    from arstudio.qt.sampler_process import ProcessSampler
+    from arstudio.qt.sampler.process import ProcessSampler
 
     class StandInChild:  # what the reader needs of a child process
         exitcode = -15
@@ -209,7 +209,7 @@ def test_an_unreadable_reply_ends_the_run_with_a_message(qtbot):
 
 
 def test_a_script_without_a_main_guard_can_open_a_process_sampler(tmp_path, checkpoints):
-    """The child is a fresh interpreter running only arstudio.qt.sampler_child: the script is not run again."""
+    """The child is a fresh interpreter running only arstudio.engine.child: the script is not run again."""
     import subprocess
     import sys
 
@@ -217,7 +217,7 @@ def test_a_script_without_a_main_guard_can_open_a_process_sampler(tmp_path, chec
     script.write_text(
         "import time\n"
         "from PySide6.QtCore import QCoreApplication, QEventLoop\n"
-        "from arstudio.qt.session import RunSession\n"
+        "from arstudio.qt.sampler.session import RunSession\n"
         "app = QCoreApplication([])\n"
         "print('script body ran', flush=True)\n"
         "s = RunSession(sampler='process')\n"

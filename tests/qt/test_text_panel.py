@@ -15,7 +15,8 @@ from arstudio.core.checkpoint import CheckpointMeta, save_checkpoint
 from arstudio.core.policy import SamplingPolicy
 from arstudio.core.registry import get
 from arstudio.data.tokenizers import CharTokenizer
-from arstudio.io.text import open_checkpoint, read_text_json
+from arstudio.core.formats import open_checkpoint
+from arstudio.modalities.text.files import read_text_json
 
 CHARS = "abcde fg\n"
 

@@ -13,7 +13,7 @@ from arstudio.core.checkpoint import load_checkpoint, read_meta
 
 @pytest.fixture
 def dialog(qtbot):
-    from arstudio.qt.train_dialog import TrainDialog
+    from arstudio.qt.checkpoints.train_dialog import TrainDialog
 
     d = TrainDialog()
     qtbot.addWidget(d)

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from arstudio.core import load_checkpoint
-from arstudio.qt.messages import RunRequest, StepBatch
-from arstudio.qt.session import RunSession
-from arstudio.qt.worker import FREE_UPDATES_PER_S, MAX_UPDATES_PER_S, GenerationWorker, RunControl
+from arstudio.engine.messages import RunRequest, StepBatch
+from arstudio.qt.sampler.session import RunSession
+from arstudio.qt.sampler.thread import FREE_UPDATES_PER_S, MAX_UPDATES_PER_S, GenerationWorker, RunControl
 
 
 def test_run_control_pause_step_and_cancel():

@@ -1,0 +1,81 @@
+"""Plug-ins found through entry points: model kinds, data sets, modalities and file formats.
+
+The core names a group (``arstudio.models``, ``arstudio.datasets``, ``arstudio.modalities``,
+``arstudio.formats``), never a package: the built-ins are declared in arstudio's own
+``pyproject.toml`` and a separate distribution adds to a group with entry-point lines of its own.
+A plug-in that fails to load is reported by its name and group (``broken()``); the rest load.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any
+
+GROUPS = ("arstudio.models", "arstudio.datasets", "arstudio.modalities", "arstudio.formats")
+
+
+@dataclass(frozen=True)
+class BrokenPlugin:
+    """An entry point that could not be loaded, and why (one line)."""
+
+    group: str
+    name: str
+    value: str
+    error: str
+
+    def __str__(self) -> str:
+        return f"plug-in {self.name!r} ({self.group}, {self.value}) could not be loaded: {self.error}"
+
+
+_lock = threading.RLock()
+_loaded: dict[str, dict[str, Any]] = {}
+_broken: dict[str, list[BrokenPlugin]] = {}
+
+
+def _entry_points(group: str) -> list[EntryPoint]:
+    seen: dict[str, EntryPoint] = {}
+    for ep in entry_points(group=group):
+        seen.setdefault(ep.name, ep)  # the first distribution on the path wins, as imports do
+    return list(seen.values())
+
+
+def load_group(group: str) -> dict[str, Any]:
+    """Every plug-in of ``group`` by name, loaded once; the ones that fail go to ``broken()``."""
+    with _lock:
+        if group not in _loaded:
+            good: dict[str, Any] = {}
+            bad: list[BrokenPlugin] = []
+            for ep in _entry_points(group):
+                try:
+                    good[ep.name] = ep.load()
+                except Exception as e:  # a plug-in's bug must not stop the studio: say which one
+                    bad.append(BrokenPlugin(group, ep.name, ep.value, f"{type(e).__name__}: {e}"))
+            _loaded[group], _broken[group] = good, bad
+            for b in bad:
+                print(f"arstudio: warning: {b}", file=sys.stderr)
+        return dict(_loaded[group])
+
+
+def report_broken(group: str, name: str, value: str, error: str) -> None:
+    """Record a plug-in that loaded but is not what its group expects (e.g. the wrong type)."""
+    b = BrokenPlugin(group, name, value, error)
+    with _lock:
+        _broken.setdefault(group, []).append(b)
+    print(f"arstudio: warning: {b}", file=sys.stderr)
+
+
+def broken(group: str | None = None) -> list[BrokenPlugin]:
+    """Plug-ins that failed to load (of one group, or of every group loaded so far)."""
+    with _lock:
+        groups = [group] if group else list(_broken)
+        return [b for g in groups for b in _broken.get(g, [])]
+
+
+def reset() -> None:
+    """Forget what was loaded, so that the next lookup scans the entry points again (tests, new installs)."""
+    with _lock:
+        _loaded.clear()
+        _broken.clear()

@@ -1,0 +1,349 @@
+"""Train from the studio: pick a kind, data and the main hyperparameters; watch the curves; pause, cancel, resume.
+
+The dialog only asks and shows. Training runs in ``TrainWorker`` in its own thread; the run is
+saved atomically to the user's checkpoint folder after every evaluation and at the end, and
+``checkpoint_saved`` tells the studio (the browser lists it).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+from PySide6.QtCore import QThread, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (QComboBox, QDialog, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
+                               QLineEdit, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+
+from arstudio.core import catalog
+from arstudio.core.checkpoint import read_meta
+from arstudio.core.registry import get as get_kind
+from arstudio.core.registry import kinds
+from arstudio.data.datasets import datasets
+from arstudio.qt.checkpoints.train_worker import TrainControl, TrainDone, TrainProgress, TrainRequest, TrainWorker
+from arstudio.qt.checkpoints.train_curves import TrainingCurves
+from arstudio.train.fit import TrainConfig
+
+FOLDER = "folder"  # item data of the "your own folder of images" entry
+NEW_RUN = ""
+
+
+def fmt_eta(seconds: float) -> str:
+    """'1:05' (minutes:seconds), or '?' when unknown."""
+    if not math.isfinite(seconds):
+        return "?"
+    s = int(round(seconds))
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
+class TrainDialog(QDialog):
+    """Asks for a training run and shows it live; owns the training thread."""
+
+    checkpoint_saved = Signal(str)  # a path: a periodic save or the finished run
+    run_finished = Signal(object)  # TrainDone
+    _run_requested = Signal(object, object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Train a model")
+        self.setObjectName("train-dialog")
+        self.resize(720, 560)
+        self._run_id = 0
+        self.control: TrainControl | None = None
+        self.running = False
+        self.last_done: TrainDone | None = None
+        self._folder: Path | None = None
+
+        form = QFormLayout()
+        self.kind = QComboBox()
+        self.kind.setToolTip("The model family to train (from the registry)")
+        for k in kinds():
+            self.kind.addItem(f"{k.name}: {k.title}", k.name)
+        self.data = QComboBox()
+        self.data.setToolTip("The data to train on: a built-in data set, or your own folder of images "
+                             "(converted to the kind's image shape and levels)")
+        self.resume = QComboBox()
+        self.resume.setToolTip("Start afresh, or continue a checkpoint's run (its weights, curves and step count)")
+        self.steps = QSpinBox(minimum=1, maximum=10_000_000, singleStep=500)
+        self.steps.setToolTip("Optimizer steps in all (a resumed run continues up to this many)")
+        self.batch = QSpinBox(minimum=1, maximum=65536)
+        self.batch.setToolTip("Examples per step")
+        self.lr = QDoubleSpinBox(minimum=1e-6, maximum=1.0, decimals=5, singleStep=1e-4)
+        self.lr.setToolTip("Adam's learning rate (cosine-annealed to 5% over the run)")
+        self.seed = QSpinBox(minimum=0, maximum=2**31 - 1)
+        self.seed.setToolTip("Seed of the batch draws and of any random orderings")
+        self.eval_every = QSpinBox(minimum=1, maximum=1_000_000, value=250)
+        self.eval_every.setToolTip("Evaluate on the held-out split (and save the checkpoint) every this many steps")
+        self.name = QLineEdit()
+        self.name.setToolTip(f"File name of the checkpoint, saved in your folder {catalog.user_models_dir()}")
+        form.addRow("Kind", self.kind)
+        form.addRow("Data", self.data)
+        form.addRow("Resume", self.resume)
+        form.addRow("Steps", self.steps)
+        form.addRow("Batch size", self.batch)
+        form.addRow("Learning rate", self.lr)
+        form.addRow("Seed", self.seed)
+        form.addRow("Evaluate every", self.eval_every)
+        form.addRow("Save as", self.name)
+
+        self.progress = QProgressBar()
+        self.progress.setToolTip("Steps done and the time left at the speed so far")
+        self.progress.setFormat("idle")
+        self.progress.setValue(0)
+        self.curves = TrainingCurves()
+        self.curves.setToolTip("Train NLL per step (blue) and held-out NLL at each evaluation (green)")
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        buttons = QHBoxLayout()
+        self.start_button = QPushButton("Start")
+        self.start_button.setToolTip("Start training in the background; the studio stays usable")
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setToolTip("Pause or resume the run between steps")
+        self.cancel_button = QPushButton("Stop")
+        self.cancel_button.setToolTip("Stop now: the best weights so far are saved, and the run can be resumed")
+        self.close_button = QPushButton("Close")
+        self.close_button.setToolTip("Hide this window (training goes on)")
+        for b in (self.start_button, self.pause_button, self.cancel_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        buttons.addWidget(self.close_button)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(self.progress)
+        lay.addWidget(self.curves, 1)
+        lay.addWidget(self.status)
+        lay.addLayout(buttons)
+
+        self._thread = QThread()
+        self._thread.setObjectName("arstudio-training")
+        self.worker = TrainWorker()
+        self.worker.moveToThread(self._thread)
+        self._run_requested.connect(self.worker.run)
+        self.worker.progressed.connect(self._on_progress)
+        self.worker.checkpoint_saved.connect(self.checkpoint_saved)
+        self.worker.run_finished.connect(self._on_finished)
+        self._thread.start()
+
+        self.kind.currentIndexChanged.connect(self._on_kind)
+        self.data.activated.connect(self._on_data)
+        self.resume.activated.connect(self._on_resume)
+        self.start_button.clicked.connect(self.start)
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.close_button.clicked.connect(self.hide)
+        self.refresh_resumable()
+        self._on_kind()
+        self._set_running(False)
+
+    # ---- the form ----------------------------------------------------------------------------
+    def _on_kind(self, *_: object) -> None:
+        k = get_kind(self.kind.currentData())
+        self.data.clear()
+        for name in datasets(k.modality):  # only the data sets of the kind's modality
+            self.data.addItem(name, name)
+        if k.modality == "image":  # a folder of image files stands in for an image data set
+            self.data.addItem("Your own folder of images…", FOLDER)
+        self.data.setCurrentIndex(max(0, self.data.findData(k.default_data)))
+        d = {**asdict(TrainConfig()), **k.train_defaults}
+        self.steps.setValue(int(d["steps"]))
+        self.batch.setValue(int(d["batch_size"]))
+        self.lr.setValue(float(d["lr"]))
+        self.eval_every.setValue(int(d["eval_every"]))
+        self._folder = None
+        self.resume.setCurrentIndex(0)
+        self._default_name()
+
+    def _on_data(self, *_: object) -> None:
+        if self.data.currentData() == FOLDER:
+            folder = QFileDialog.getExistingDirectory(self, "A folder of images to train on", str(Path.home()))
+            if not folder:
+                self.data.setCurrentIndex(max(0, self.data.findData(get_kind(self.kind.currentData()).default_data)))
+                return
+            self.set_folder(Path(folder))
+        self._default_name()
+
+    def set_folder(self, folder: Path) -> None:
+        """Train on a folder of images (converted to the kind's default data shape and levels)."""
+        self._folder = Path(folder)
+        self.data.setCurrentIndex(self.data.findData(FOLDER))
+        self.data.setItemText(self.data.currentIndex(), f"folder: {self._folder.name}")
+        self._default_name()
+
+    def _data_name(self) -> str:
+        if self.data.currentData() == FOLDER and self._folder is not None:
+            return f"folder:{self._folder}"
+        return str(self.data.currentData())
+
+    def _default_name(self) -> None:
+        if self.resume.currentData():
+            return
+        data = self._folder.name if self.data.currentData() == FOLDER and self._folder else self.data.currentData()
+        base, d = f"{self.kind.currentData()}-{data}", catalog.user_models_dir()
+        name, i = base, 2
+        while (d / f"{name}.safetensors").exists():
+            name, i = f"{base}-{i}", i + 1
+        self.name.setText(name)
+
+    def refresh_resumable(self) -> None:
+        """List the user's checkpoints as runs that can be continued."""
+        current = self.resume.currentData()
+        self.resume.clear()
+        self.resume.addItem("— a new run —", NEW_RUN)
+        for e in catalog.list_checkpoints():
+            if e.meta is not None and e.source == "user":
+                st = e.meta.extra.get("train_state", {})
+                where = f"step {st['step']} of {st['steps']}" if "step" in st else "finished"
+                self.resume.addItem(f"{e.name} ({e.meta.kind}, {where})", str(e.path))
+        self.resume.setCurrentIndex(max(0, self.resume.findData(current)))
+
+    def _on_resume(self, *_: object) -> None:
+        path = self.resume.currentData()
+        if not path:
+            self._default_name()
+            return
+        try:
+            meta = read_meta(path)
+        except Exception as e:
+            self.status.setText(str(e))
+            self.resume.setCurrentIndex(0)
+            return
+        self.kind.blockSignals(True)
+        self.kind.setCurrentIndex(max(0, self.kind.findData(meta.kind)))
+        self.kind.blockSignals(False)
+        train = {**asdict(TrainConfig()), **meta.extra.get("train", {})}
+        done = int(meta.extra.get("train_state", {}).get("step", train["steps"]))
+        data = str(meta.data.get("name", ""))
+        self.data.clear()
+        self.data.addItem(data, data)
+        self.steps.setValue(int(train["steps"]) if done < int(train["steps"]) else done + int(train["steps"]))
+        self.batch.setValue(int(train["batch_size"]))
+        self.lr.setValue(float(train["lr"]))
+        self.seed.setValue(int(train["seed"]))
+        self.eval_every.setValue(int(train["eval_every"]))
+        self.name.setText(Path(path).stem)
+        c = meta.history.get("step", [])
+        self.curves.set_history(c, meta.history.get("train_nats", []), meta.history.get("eval_step", []),
+                                meta.history.get("valid_nats", []))
+        self.status.setText(f"Resuming {Path(path).name} after step {done}.")
+
+    def request(self) -> TrainRequest:
+        """The run the form describes (the output path is checked by ``start``)."""
+        name = self.name.text().strip() or "model"
+        out = catalog.user_models_dir() / (name if name.endswith(".safetensors") else f"{name}.safetensors")
+        resume = self.resume.currentData()
+        return TrainRequest(self._run_id, str(self.kind.currentData()), self._data_name(), out, int(self.steps.value()),
+                            int(self.batch.value()), float(self.lr.value()), int(self.seed.value()),
+                            int(self.eval_every.value()), Path(resume) if resume else None)
+
+    # ---- the run -----------------------------------------------------------------------------
+    def start(self) -> bool:
+        """Start the run the form describes; False (with a message) when it cannot start."""
+        if self.running:
+            return False
+        self._run_id += 1
+        req = self.request()
+        problem = writable_problem(req.out)
+        if problem:
+            self.status.setText(problem)
+            return False
+        if req.data == FOLDER:
+            self.status.setText("Pick a folder of images first.")
+            return False
+        self.control = TrainControl()
+        if req.resume is None:
+            self.curves.clear_curves()
+        self.progress.setRange(0, req.steps)
+        self.progress.setValue(0)
+        self.progress.setFormat("starting…")
+        self.status.setText(f"Training {req.kind} on {req.data}; saving to {req.out}")
+        self.last_done = None
+        self._set_running(True)
+        self._run_requested.emit(req, self.control)
+        return True
+
+    def toggle_pause(self) -> None:
+        """Pause a running run, or resume a paused one."""
+        if not self.running or self.control is None:
+            return
+        if self.control.paused:
+            self.control.resume()
+            self.pause_button.setText("Pause")
+            self.status.setText("Training…")
+        else:
+            self.control.pause()
+            self.pause_button.setText("Resume")
+            self.status.setText("Paused.")
+
+    def cancel(self) -> None:
+        """Stop the run (its best weights so far are saved)."""
+        if self.control is not None:
+            self.control.cancel()
+            self.status.setText("Stopping…")
+
+    def _set_running(self, running: bool) -> None:
+        self.running = running
+        self.start_button.setEnabled(not running)
+        self.pause_button.setEnabled(running)
+        self.pause_button.setText("Pause")
+        self.cancel_button.setEnabled(running)
+        for w in (self.kind, self.data, self.resume, self.steps, self.batch, self.lr, self.seed, self.eval_every,
+                  self.name):
+            w.setEnabled(not running)
+
+    def _on_progress(self, p: TrainProgress) -> None:
+        if p.run_id != self._run_id:
+            return
+        self.curves.append(p.steps, p.train_nats, p.eval_steps, p.valid_nats)
+        self.progress.setValue(p.step)
+        paused = " · paused" if self.control is not None and self.control.paused else ""
+        self.progress.setFormat(f"{p.step} / {p.total} steps · {fmt_eta(p.eta_s)} left{paused}")
+
+    def _on_finished(self, done: TrainDone) -> None:
+        if done.run_id != self._run_id:
+            return
+        self.last_done = done
+        self._set_running(False)
+        self.control = None
+        if done.error:
+            self.progress.setFormat("failed")
+            out = self.request().out
+            kept = f" The last saved checkpoint, {out}, is intact." if out.exists() else ""
+            self.status.setText(f"Training failed: {done.error}.{kept}")
+        else:
+            m = done.metrics
+            nll = f"test NLL {m['test_nats']:.3f} nats" if "test_nats" in m else ""
+            how = "Stopped" if done.cancelled else "Done"
+            self.progress.setFormat(f"{how} in {fmt_eta(done.seconds)}")
+            self.status.setText(f"{how}: saved {done.path} ({nll}). It is in the checkpoint browser.")
+            if done.path is not None:
+                self.checkpoint_saved.emit(str(done.path))
+        self.refresh_resumable()
+        self.run_finished.emit(done)
+
+    def shutdown(self, timeout_ms: int = 10000) -> bool:
+        """Stop any run and join the training thread; True when it stopped in time."""
+        if self.control is not None:
+            self.control.cancel()
+        self._thread.quit()
+        return bool(self._thread.wait(timeout_ms))
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
+        """Closing hides the dialog; training goes on (the main window stops it when the studio closes)."""
+        self.hide()
+        event.ignore()
+
+
+def writable_problem(out: Path) -> str:
+    """Why a checkpoint could not be written at ``out`` (a one-line message), or '' when it can."""
+    folder = out.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        return f"Cannot create the checkpoint folder {folder}: {e.strerror or e}"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"Cannot write to the checkpoint folder {folder}: permission denied (it is read-only)"
+    if out.exists() and not os.access(out, os.W_OK):
+        return f"Cannot replace {out}: the file is read-only"
+    return ""
