@@ -20,6 +20,7 @@ from typing import Any, NoReturn, TextIO
 import arstudio
 
 from arstudio.cli_eval import eval_checkpoint
+from arstudio.cli_list import cmd_list
 
 PROG = "arstudio"
 
@@ -77,58 +78,6 @@ def cmd_studio(args: argparse.Namespace) -> int:
         _fail("arstudio.qt.app has no main(); the studio cannot start")
         return 1
     return int(app_main(list(args.studio_args)) or 0)
-
-
-# ------------------------------------------------------------------------------------------------ list
-
-def _modality(meta: Any) -> str:
-    """The modality a checkpoint records (its kind's, when an older file does not say)."""
-    from arstudio.core.registry import UnknownKindError, get
-
-    if meta.extra.get("modality"):
-        return str(meta.extra["modality"])
-    try:
-        return get(meta.kind).modality
-    except UnknownKindError:
-        return "?"
-
-
-def _fmt(v: Any, spec: str) -> str:
-    return format(v, spec) if isinstance(v, (int, float)) else "-"
-
-
-def cmd_list(args: argparse.Namespace) -> int:
-    """Print the shipped and user checkpoints, and the files that could not be read."""
-    from arstudio.core import catalog
-
-    entries = catalog.list_checkpoints()
-    if args.json:
-        for e in entries:
-            row: dict[str, Any] = {"name": e.name, "source": e.source, "path": str(e.path)}
-            if e.meta is None:
-                row["error"] = e.error
-            else:
-                row.update(kind=e.meta.kind, modality=_modality(e.meta), data=e.meta.data.get("name"),
-                           metrics=e.meta.metrics, recipe=e.meta.recipe)
-            print(json.dumps(row, sort_keys=True))
-        return 0
-    if not entries:
-        print(f"no checkpoints (shipped: {catalog.SHIPPED_DIR}; yours: {catalog.user_models_dir()})")
-        return 0
-    head = ("name", "source", "kind", "modality", "data", "test nats", "bits/dim")
-    rows = [(e.name, e.source, e.meta.kind, _modality(e.meta), str(e.meta.data.get("name", "-")),
-             _fmt(e.meta.metrics.get("test_nats"), ".2f"), _fmt(e.meta.metrics.get("test_bits_per_dim"), ".4f"))
-            for e in entries if e.meta is not None]
-    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-    for r in [head, *rows] if rows else []:
-        print("  ".join(c.rjust(w) if i >= 5 else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip())
-    bad = [e for e in entries if e.meta is None]
-    if bad:
-        print(f"\n{len(bad)} unreadable file(s):")
-        for e in bad:
-            print(f"  {e.path}: {str(e.error).removeprefix(str(e.path) + ': ')}")
-    print(f"\nshipped: {catalog.SHIPPED_DIR}\nyours:   {catalog.user_models_dir()}")
-    return 0
 
 
 # ----------------------------------------------------------------------------------------------- train
@@ -413,6 +362,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _fail("interrupted")
         return 130
+    except BrokenPipeError:  # `arstudio list | head`: the reader has gone; nothing to report
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except OSError:
+            pass
+        return 0
     except _errors() as e:
         if os.environ.get("ARSTUDIO_DEBUG"):
             raise

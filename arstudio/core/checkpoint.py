@@ -45,6 +45,16 @@ class CheckpointMeta:
     version: int = FORMAT_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def modality(self) -> str:
+        """The modality the file records (its kind's, for files that do not say); "?" when neither is known."""
+        if isinstance(self.extra.get("modality"), str) and self.extra["modality"]:
+            return str(self.extra["modality"])
+        try:
+            return registry.get(self.kind).modality
+        except registry.UnknownKindError:
+            return "?"
+
     def to_json(self) -> str:
         """The JSON string stored in the header."""
         return json.dumps(self.__dict__, sort_keys=True)

@@ -36,16 +36,7 @@ class BrowserEntry:
     @property
     def modality(self) -> str:
         """The model's modality, from the metadata or the registry."""
-        if self.meta is None:
-            return "?"
-        if self.meta.extra.get("modality"):
-            return str(self.meta.extra["modality"])
-        from arstudio.core.registry import UnknownKindError, get
-
-        try:
-            return get(self.meta.kind).modality
-        except UnknownKindError:
-            return "?"
+        return "?" if self.meta is None else self.meta.modality
 
     @property
     def metric(self) -> tuple[str, float | None]:
