@@ -1,4 +1,4 @@
-"""The ``arstudio`` command: open the studio, or list | train | sample | eval | bench.
+"""The ``arstudio`` command: open the studio, or list | train | sample | eval | compare | bench.
 
 Every command calls the same functions the studio calls. Every error is one line on stderr and
 a non-zero exit status, never a traceback (``ARSTUDIO_DEBUG=1`` shows it).
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import inspect
 import json
 import os
 import shlex
@@ -19,6 +18,7 @@ from typing import Any, NoReturn, TextIO
 
 import arstudio
 
+from arstudio.cli_compare import add_parser as add_compare_parser
 from arstudio.cli_eval import eval_checkpoint
 from arstudio.cli_list import cmd_list
 
@@ -71,7 +71,7 @@ def cmd_studio(args: argparse.Namespace) -> int:
             _fail("the studio is not part of this build (arstudio.qt.app is missing); "
                   f"the command line works: {PROG} --help")
         else:
-            _fail(f"the studio needs {e.name}, which is not installed (pip install PySide6-Essentials pyqtgraph superqt)")
+            _fail(f"the studio needs {e.name}, which is not installed (pip install PySide6-Essentials pyqtgraph)")
         return 1
     app_main = getattr(app, "main", None)
     if not callable(app_main):
@@ -83,15 +83,18 @@ def cmd_studio(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------------------------- train
 
 def _parse_config(items: Sequence[str], cls: type) -> dict[str, Any]:
-    """KEY=VALUE pairs (values as JSON, else strings), checked against the model's constructor."""
-    known = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    """KEY=VALUE pairs (values as JSON, else strings), checked against the fields of the model's config dataclass."""
+    from arstudio.core.protocol import config_keys
+
+    known = config_keys(cls.config_class)
     out: dict[str, Any] = {}
     for item in items:
         key, sep, raw = item.partition("=")
         if not sep or not key:
             raise ValueError(f"--config takes KEY=VALUE, got {item!r}")
         if key not in known:
-            raise ValueError(f"unknown config key {key!r} for {cls.__name__} (known: {', '.join(known)})")
+            raise ValueError(f"unknown config key {key!r} for {getattr(cls, 'kind_name', cls.__name__)} "
+                             f"(known: {', '.join(known)})")
         try:
             out[key] = json.loads(raw)
         except json.JSONDecodeError:
@@ -110,27 +113,13 @@ def _default_out(kind: str, data: str) -> Path:
     return p
 
 
-def _check_out_dir(p: Path) -> None:
-    """Fail before training, not after, when the checkpoint could not be written."""
-    if p.suffix != ".safetensors":
-        raise ValueError(f"{p}: checkpoints are .safetensors files; give a path ending in .safetensors")
-    if p.is_dir():
-        raise ValueError(f"{p}: is a folder; give a file name such as {p / 'model.safetensors'}")
-    for up in p.parents:
-        if up.exists():
-            if not up.is_dir():
-                raise ValueError(f"{p}: cannot write: {up} is a file, not a folder")
-            if not os.access(up, os.W_OK | os.X_OK):
-                raise ValueError(f"{p}: cannot write: permission denied for the folder {up}")
-            break
-
-
 def cmd_train(args: argparse.Namespace) -> int:
     """Train a model of KIND on a data set, save the checkpoint, print held-out NLL."""
     from arstudio.core.checkpoint import save_checkpoint
     from arstudio.core.device import choose_device, set_threads
     from arstudio.core.registry import get
     from arstudio.data.datasets import get_dataset
+    from arstudio.io.atomic import check_writable
     from arstudio.train import TrainConfig, train_kind
 
     set_threads(default=None)  # ARSTUDIO_THREADS if set, else torch's own choice
@@ -148,7 +137,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     defaults["device"] = str(choose_device(args.device))
     train = TrainConfig(**defaults)
     out = Path(args.out) if args.out else _default_out(kind.name, data.name)
-    _check_out_dir(out)
+    check_writable(out, ".safetensors", make_folders=True)  # fail before training, not after
     kind.build({**data.model_config(), **config})  # a bad config fails here, before any training
     from arstudio.train.progress import ProgressBar
 
@@ -330,6 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the checkpoint to use (default: found by its sha256 among shipped and user checkpoints)")
     s.add_argument("--device", help="cpu, cuda ... (default: CUDA if present)")
     s.set_defaults(func=cmd_replay)
+
+    add_compare_parser(sub)  # arstudio compare A B (arstudio.cli_compare)
 
     s = sub.add_parser("bench", help="speed benchmarks, ratios measured in one run")
     s.add_argument("names", nargs="*", metavar="NAME", help="benchmarks to run (default: all)")

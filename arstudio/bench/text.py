@@ -66,7 +66,7 @@ def _settings(model: GPT, n: int, what: str) -> dict:
 def gpt_kv_cache(opts: BenchOptions) -> list[BenchResult]:
     """Both decoders on one random GPT (greedy, batch 1); the tokens must be the same."""
     torch.manual_seed(0)
-    model = GPT(**(QUICK if opts.quick else CONFIG)).eval()
+    model = GPT.from_config(QUICK if opts.quick else CONFIG).eval()
     lengths = ((16, 4.0), (64, 10.0)) if opts.quick else ((256, 4.0), (1024, 10.0))
     decode_kv_cache(model, 8)  # warm-up
     out = []

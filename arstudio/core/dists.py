@@ -35,7 +35,9 @@ class DistView:
     """What a plot draws for one step of a batch: bars over a support, or a density on a grid.
 
     ``probs`` has shape [B, K] (probability per support value, or density per grid point);
-    ``entropy`` is in nats, [B].
+    ``entropy`` is in nats, [B]. A compact view (what the studio's run record keeps) lists only
+    the most likely values of a larger support: ``rest`` [B] is then the probability of the
+    ``total - K`` values left out.
     """
 
     kind: str  # "bars" or "density"
@@ -43,6 +45,13 @@ class DistView:
     probs: np.ndarray  # [B, K]
     entropy: np.ndarray  # [B]
     labels: tuple[str, ...] | None = None
+    rest: np.ndarray | None = None  # [B] mass of the values not listed; None: every value is listed
+    total: int | None = None  # size of the whole support when ``support`` lists only some of it
+
+    @property
+    def others(self) -> int:
+        """How many values of the whole support this view leaves out."""
+        return 0 if self.total is None else max(0, self.total - len(self.support))
 
 
 class Dist:

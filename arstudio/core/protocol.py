@@ -8,7 +8,9 @@ prefix at every step: it is the baseline every fast cursor is checked and benchm
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from collections.abc import Mapping
+from typing import Any, ClassVar, Self
 
 import torch
 from torch import nn
@@ -17,10 +19,35 @@ from arstudio.core.dists import Dist
 from arstudio.core.spec import Layout, ModelSpec
 
 
+def config_keys(config_class: type) -> list[str]:
+    """The keys a model's config takes: the fields of its config dataclass, in order."""
+    return [f.name for f in dataclasses.fields(config_class)]
+
+
+def config_from_dict(config_class: type, config: Mapping[str, Any], owner: str = "") -> Any:
+    """``config_class(**config)``; ValueError naming any unknown key, or a required one that is missing."""
+    known = config_keys(config_class)
+    who = f" for {owner}" if owner else ""
+    unknown = [k for k in config if k not in known]
+    if unknown:
+        keys = ", ".join(repr(k) for k in unknown)
+        raise ValueError(f"unknown config key{'s' if len(unknown) > 1 else ''} {keys}{who} (known: {', '.join(known)})")
+    missing = [f.name for f in dataclasses.fields(config_class) if f.name not in config
+               and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    if missing:
+        raise ValueError(f"the config{who} lacks {', '.join(repr(k) for k in missing)}")
+    return config_class(**config)
+
+
 class ARModel(nn.Module):
-    """Base class of every model: x is [B, D] flat in data order; steps follow ``spec.layout``."""
+    """Base class of every model: x is [B, D] flat in data order; steps follow ``spec.layout``.
+
+    Each model has a config dataclass beside it (``config_class``); its constructor takes one, and
+    its ``spec.config`` is that dataclass as a dict, so every setting reaches the checkpoint.
+    """
 
     spec: ModelSpec
+    config_class: ClassVar[type]  # the model's config dataclass, e.g. NADEConfig
 
     def dists(self, x: torch.Tensor, cond: Any = None) -> Dist:
         """p(x_t | x_<t, cond) for every step t at once (teacher forcing); batch shape [B, T].
@@ -65,9 +92,12 @@ class ARModel(nn.Module):
             raise ValueError(f"{self.spec.kind} has a single ordering; got ordering {k}")
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "ARModel":
-        """Build a model from its config dict (as stored in a checkpoint)."""
-        return cls(**config)
+    def from_config(cls, config: Mapping[str, Any]) -> Self:
+        """Build a model from its config dict (as stored in a checkpoint); ValueError for an unknown key."""
+        config_class = getattr(cls, "config_class", None)
+        if config_class is None or not dataclasses.is_dataclass(config_class):
+            raise TypeError(f"{cls.__qualname__} declares no config dataclass (set config_class)")
+        return cls(config_from_dict(config_class, config, getattr(cls, "kind_name", cls.__name__)))
 
     def start(self, batch: int, cond: Any = None) -> "Cursor":
         """Incremental sampling state at step 0. Models override this with a fast cursor."""

@@ -22,11 +22,10 @@ import torch
 
 from arstudio.core.checkpoint import CheckpointError
 from arstudio.core.device import choose_device, describe
-from arstudio.core.dists import DistView
 from arstudio.core.generate import Step, generate
 from arstudio.core.protocol import ARModel
 from arstudio.core.formats import open_checkpoint
-from arstudio.engine.messages import ModelInfo, RunInfo, RunRequest, RunSummary, StepBatch
+from arstudio.engine.messages import DistFormat, ModelInfo, RunInfo, RunRequest, RunSummary, StepBatch, StepDists
 
 MAX_UPDATES_PER_S = 60.0
 FREE_UPDATES_PER_S = 20.0  # at unlimited speed: the window draws a few frames a second then (see MainWindow)
@@ -231,11 +230,11 @@ def sample_run(model: ARModel | None, request: RunRequest, control: RunControl, 
 
 @dataclass
 class PackedBatch:
-    """A batch of steps as the loop collects it: one array per field, the step views stacked.
+    """A batch of steps as the loop collects it: one array per field, the distributions compact.
 
-    Steps whose views share kind, support and labels (every model's, in practice) are kept as
-    ``probs`` [n, B, K] and ``entropy`` [n, B]; otherwise ``views`` lists them one by one. Packed,
-    a batch pickles in ~0.1 ms (a few hundred ``DistView``s took ~5 ms of the sampler's time).
+    ``dists`` holds, per step and sample, the top ``TOP_K`` entries and the rest mass (or a small
+    density curve), never a whole large support: a batch pickles in ~0.1 ms, and neither the pipe
+    nor the GUI's record carries 256 levels (or a vocabulary) per step.
     """
 
     run_id: int
@@ -245,33 +244,25 @@ class PackedBatch:
     log_prob: np.ndarray  # [n, B]
     forced: np.ndarray  # [n] bool
     steps_per_s: float
-    kind: str
-    support: np.ndarray  # [K]
-    labels: tuple[str, ...] | None
-    probs: np.ndarray | None  # [n, B, K], or None when ``views`` holds them
-    entropy: np.ndarray | None  # [n, B]
-    views: list[DistView | None] | None = None
+    dists: StepDists | None  # None when the loop made no views
 
     def __len__(self) -> int:
         return int(self.t.shape[0])
 
     def unpack(self) -> StepBatch:
-        """The ``StepBatch`` the GUI works with: one ``DistView`` per step."""
-        if self.views is not None:
-            views = self.views
-        else:
-            assert self.probs is not None and self.entropy is not None
-            views = [DistView(self.kind, self.support, p, e, self.labels) for p, e in zip(self.probs, self.entropy)]
-        return StepBatch(self.run_id, self.t, self.index, self.values, self.log_prob, self.forced, views,  # type: ignore[arg-type]
+        """The ``StepBatch`` the GUI works with (the same arrays)."""
+        return StepBatch(self.run_id, self.t, self.index, self.values, self.log_prob, self.forced, self.dists,
                          self.steps_per_s)
 
 
 class Emitter:
     """Collects steps and sends them as one ``PackedBatch`` at most every ``min_interval`` seconds.
 
-    Each step is copied into preallocated arrays at once and the step itself let go, so that the
-    loop keeps no per-step objects (they would hold their tensors' memory) and a batch needs no
-    stacking when it goes out.
+    Each step is copied into preallocated arrays at once, its distribution already compact
+    (``DistFormat``), and the step itself let go, so that the loop keeps no per-step objects (they
+    would hold their tensors' memory) and a batch needs no stacking when it goes out. A step whose
+    distribution has another format than the batch's (never seen with one model) sends the batch
+    so far first.
     """
 
     def __init__(self, send: Send, run_id: int, in_flight: InFlight, min_interval: float,
@@ -286,41 +277,38 @@ class Emitter:
         self.n = 0
         self.cap = 0
         self._next_cap = 64  # the last batch's capacity: the next one starts as large
-        self._views: list[DistView | None] | None = None
+        self.format: DistFormat | None = None
+        self.top: np.ndarray | None = None
+        self.rest: np.ndarray | None = None
 
     def _grow(self, step: Step) -> None:
-        """Room for more steps: the first step sets the shapes, a full buffer doubles."""
+        """Room for more steps: the first step sets the shapes and the format, a full buffer doubles."""
         cap = max(self._next_cap, 2 * self.cap)
         view = step.view
         if self.cap == 0:
-            self.kind = "bars" if view is None else view.kind
-            self.support = np.zeros(0) if view is None else view.support
-            self.labels = None if view is None else view.labels
+            fmt = self.format = None if view is None else DistFormat(view)
+            self.top = self.rest = None
             self.t0 = step.t  # a batch holds consecutive steps t0, t0 + 1, ...
             self.forced_at: list[int] = []
             self.index = None if self.order is not None else np.empty(cap, np.int64)
             self.values = np.empty((cap, *np.shape(step.value)), np.asarray(step.value).dtype)
             self.log_prob = np.empty((cap, *np.shape(step.log_prob)), np.asarray(step.log_prob).dtype)
-            if view is None:
-                self._views = []
-            else:
-                self.probs = np.empty((cap, *view.probs.shape), view.probs.dtype)
-                self.entropy = np.empty((cap, *view.entropy.shape), view.entropy.dtype)
+            if fmt is not None:
+                self.probs = np.empty((cap, fmt.batch, fmt.width), np.float32)
+                self.entropy = np.empty((cap, fmt.batch), np.float32)
+                self.top = np.empty((cap, fmt.batch, fmt.width), fmt.top_dtype) if fmt.cut else None
+                self.rest = np.empty((cap, fmt.batch), np.float32) if fmt.cut else None
         else:
             n = self.n
-            names = ("values", "log_prob") + (() if self.index is None else ("index",))
-            for name in names + (() if self._views is not None else ("probs", "entropy")):
+            names = ["values", "log_prob"] + ([] if self.index is None else ["index"])
+            if self.format is not None:
+                names += ["probs", "entropy"] + (["top", "rest"] if self.format.cut else [])
+            for name in names:
                 old = getattr(self, name)
                 new = np.empty((cap, *old.shape[1:]), old.dtype)
                 new[:n] = old[:n]
                 setattr(self, name, new)
         self.cap = cap
-
-    def _unstack(self, view: DistView | None) -> None:
-        """A step whose view differs from the first: keep views one by one from now on."""
-        n = self.n
-        self._views = [DistView(self.kind, self.support, self.probs[i], self.entropy[i], self.labels)
-                       for i in range(n)] + [view]
 
     def add(self, step: Step, free: bool = False) -> None:
         """Keep ``step``; send the pending ones if the last batch is old enough.
@@ -328,6 +316,9 @@ class Emitter:
         ``free``: the run samples at unlimited speed; batches then go out at most
         ``FREE_UPDATES_PER_S`` times a second (the window draws a few frames a second at that speed).
         """
+        v = step.view
+        if self.n and not (self.format.matches(v) if self.format is not None else v is None):
+            self.flush(force=True)  # another format: the batch so far goes out as it is
         n = self.n
         if n == self.cap:
             self._grow(step)
@@ -337,15 +328,10 @@ class Emitter:
             self.index[n] = step.index
         self.values[n] = step.value
         self.log_prob[n] = step.log_prob
-        v = step.view
-        if self._views is not None:
-            self._views.append(v)
-        elif (v is not None and v.kind == self.kind and v.probs.shape == self.probs.shape[1:]
-              and v.labels == self.labels and (v.support is self.support or np.array_equal(v.support, self.support))):
-            self.probs[n] = v.probs
-            self.entropy[n] = v.entropy
-        else:
-            self._unstack(v)
+        if self.format is not None:
+            assert v is not None
+            self.format.write(v, self.probs[n], self.entropy[n], None if self.top is None else self.top[n],
+                              None if self.rest is None else self.rest[n])
         self.n = n + 1
         interval = max(self.min_interval, 1.0 / FREE_UPDATES_PER_S) if free else self.min_interval
         if time.monotonic() - self.last_emit >= interval:
@@ -361,7 +347,6 @@ class Emitter:
         interval = self.min_interval if interval is None else interval
         if not force and (elapsed < interval or self.in_flight.count >= MAX_IN_FLIGHT):
             return
-        views = self._views
         t = np.arange(self.t0, self.t0 + n, dtype=np.int64)
         forced = np.zeros(n, dtype=bool)
         forced[self.forced_at] = True
@@ -369,13 +354,13 @@ class Emitter:
         # A rate from the second batch on: the first one's time is the run's start-up (a paced run
         # sends its first step at once), which read as hundreds of steps a second.
         rate = n / elapsed if elapsed > 0 and self.sent else 0.0
-        batch = PackedBatch(self.run_id, t, index, self.values[:n], self.log_prob[:n],
-                            forced, rate, self.kind, self.support,
-                            self.labels, None if views is not None else self.probs[:n],
-                            None if views is not None else self.entropy[:n], views)
+        fmt = self.format
+        dists = None if fmt is None else fmt.dists(self.probs[:n], self.entropy[:n],
+                                                   None if self.top is None else self.top[:n],
+                                                   None if self.rest is None else self.rest[:n])
+        batch = PackedBatch(self.run_id, t, index, self.values[:n], self.log_prob[:n], forced, rate, dists)
         cap = self.cap
         self.n = self.cap = 0  # fresh arrays for the next batch (this one's are sent as they are)
-        self._views = None
         self.last_emit = now
         self.in_flight.sent()
         self.sent += 1

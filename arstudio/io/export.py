@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from arstudio.core.modality import RunDetail, get_modality
-from arstudio.core.spec import ModelSpec
+from arstudio.core.spec import ModelSpec, ValueSpace
 
 __all__ = ["RunDetail", "check_suffix", "export_samples", "to_unit"]
 
@@ -34,12 +34,13 @@ def export_samples(path: str | os.PathLike, spec: ModelSpec, x: np.ndarray, text
     return fmt.write(Path(path), spec, np.asarray(x), dict(text or {}), detail)
 
 
-def to_unit(spec: ModelSpec, x: np.ndarray) -> np.ndarray:
-    """Values scaled to [0, 1] for display: binary as is, n levels over n - 1, reals over [low, high]."""
-    v = spec.values
+def to_unit(space: ValueSpace, x: np.ndarray) -> np.ndarray:
+    """Values of ``space`` as brightness in [0, 1]: the one value-to-brightness map of exports and views.
+
+    n levels over n - 1 (binary as is), reals from [low, high]; outside values are clipped, NaN
+    (a place not sampled yet) stays NaN. ``arstudio.io.images.quantize`` is its inverse.
+    """
     x = np.asarray(x, dtype=np.float64)
-    if v.kind == "binary":
-        return x
-    if v.kind == "categorical":
-        return x / (v.n - 1)
-    return (x - v.low) / ((v.high - v.low) or 1.0)
+    if space.discrete:
+        return np.clip(x / max(space.n - 1, 1), 0.0, 1.0)
+    return np.clip((x - space.low) / ((space.high - space.low) or 1.0), 0.0, 1.0)

@@ -16,11 +16,21 @@ from arstudio.nn.masked_conv import encode_pixels
 
 def image_spec(kind: str, config: dict[str, Any], shape: Sequence[int], values: str = "binary", levels: int = 2
                ) -> ModelSpec:
-    """ModelSpec of an image model over ``shape`` (C, H, W) in raster order."""
+    """ModelSpec of an image model over ``shape`` (C, H, W) in raster order; ``config`` is its config as a dict.
+
+    ``values``: "binary", "categorical" (``levels`` grey levels) or "continuous" (reals in [0, 1],
+    dequantized from ``levels`` levels). The stored config's shape becomes a list of ints.
+    """
     if len(shape) != 3 or min(shape) < 1:
         raise ValueError(f"an image shape is (C, H, W) with positive sizes, got {list(shape)}")
-    space = ValueSpace("binary") if values == "binary" else ValueSpace("categorical", int(levels))
-    return ModelSpec(kind, dict(config), Layout(modality_of(kind), tuple(int(s) for s in shape)), space)
+    if values == "binary":
+        space = ValueSpace("binary")
+    elif values == "continuous":
+        space = ValueSpace("continuous", int(levels), 0.0, 1.0)
+    else:
+        space = ValueSpace("categorical", int(levels))
+    shape = [int(s) for s in shape]
+    return ModelSpec(kind, {**config, "shape": shape}, Layout(modality_of(kind), tuple(shape)), space)
 
 
 def require_binary(kind: str, values: str) -> None:

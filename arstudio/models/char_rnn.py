@@ -16,6 +16,7 @@ An RNN has no context limit, but a layout has a length: ``max_len`` (at least th
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
@@ -26,6 +27,20 @@ from arstudio.core.registry import register
 from arstudio.models._text import TextModel, TokenCursor, text_spec
 
 
+@dataclass
+class CharRNNConfig:
+    """Char-RNN's settings; ``tokenizer`` is the data's tokenizer as a JSON-able dict (None: ids only)."""
+
+    vocab_size: int
+    block_size: int = 256
+    max_len: int = 0
+    n_embd: int = 64
+    hidden: int = 256
+    n_layer: int = 2
+    dropout: float = 0.0
+    tokenizer: dict[str, Any] | None = None
+
+
 @register("char_rnn", modality="text", title="Char-RNN (LSTM over characters)", default_data="pydoc-chars",
           default_config={"vocab_size": 104, "block_size": 256, "max_len": 1024, "n_embd": 64, "hidden": 256,
                           "n_layer": 2, "dropout": 0.1},
@@ -34,14 +49,14 @@ from arstudio.models._text import TextModel, TokenCursor, text_spec
 class CharRNN(TextModel):
     """Stacked LSTM over ``vocab_size`` ids (characters, usually) with an embedding and a linear decoder."""
 
-    def __init__(self, vocab_size: int, block_size: int = 256, max_len: int = 0, n_embd: int = 64, hidden: int = 256,
-                 n_layer: int = 2, dropout: float = 0.0, tokenizer: dict[str, Any] | None = None) -> None:
+    config_class = CharRNNConfig
+
+    def __init__(self, config: CharRNNConfig) -> None:
         super().__init__()
-        config = {"vocab_size": vocab_size, "block_size": block_size, "max_len": max_len, "n_embd": n_embd,
-                  "hidden": hidden, "n_layer": n_layer, "dropout": dropout}
-        if tokenizer is not None:
-            config["tokenizer"] = tokenizer
-        self.spec = text_spec("char_rnn", config, max(block_size, max_len), vocab_size)
+        vocab_size, n_embd, hidden, n_layer, dropout = (config.vocab_size, config.n_embd, config.hidden,
+                                                        config.n_layer, config.dropout)
+        self.config = config
+        self.spec = text_spec("char_rnn", asdict(config), max(config.block_size, config.max_len), vocab_size)
         self.vocab_size, self.bos = vocab_size, vocab_size  # BOS is the extra embedding row
         self.embed = nn.Embedding(vocab_size + 1, n_embd)
         self.lstm = nn.LSTM(n_embd, hidden, num_layers=n_layer, batch_first=True,

@@ -27,6 +27,7 @@ once per step (the price of a deep network, Sec. 3.2).
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -40,6 +41,18 @@ from arstudio.models._image import image_spec, require_binary
 from arstudio.models._orderings import ensemble_nll, spec_following
 
 
+@dataclass
+class EoNADEConfig:
+    """EoNADE's settings: the data's shape and values, the hidden layer sizes, K orderings drawn from ``seed``."""
+
+    shape: list[int]
+    hidden: list[int] = field(default_factory=lambda: [500, 500])
+    num_orderings: int = 16
+    seed: int = 0
+    values: str = "binary"
+    levels: int = 2
+
+
 @register("eonade", modality="image", title="EoNADE (order-agnostic deep NADE, ensemble of orderings)",
           default_data="digits",
           default_config={"shape": [1, 8, 8], "hidden": [500, 500], "num_orderings": 16, "seed": 0},
@@ -48,20 +61,21 @@ from arstudio.models._orderings import ensemble_nll, spec_following
 class EoNADE(ARModel):
     """Order-agnostic deep NADE over binary pixels; ``num_orderings`` fixed orderings (the first: raster)."""
 
-    def __init__(self, shape: list[int], hidden: list[int] | None = None, num_orderings: int = 16, seed: int = 0,
-                 values: str = "binary", levels: int = 2) -> None:
+    config_class = EoNADEConfig
+
+    def __init__(self, config: EoNADEConfig) -> None:
         super().__init__()
-        require_binary("eonade", values)
-        hidden = list(hidden or [500, 500])
+        require_binary("eonade", config.values)
+        hidden, num_orderings = [int(h) for h in config.hidden or []], config.num_orderings
         if num_orderings < 1 or not hidden:
             raise ValueError("EoNADE needs at least one ordering and one hidden layer")
-        self.spec = image_spec("eonade", {"shape": list(shape), "hidden": hidden, "num_orderings": num_orderings,
-                                          "seed": seed, "values": values, "levels": levels}, shape)
+        self.config = config
+        self.spec = image_spec("eonade", {**asdict(config), "hidden": hidden}, config.shape)
         self._base_layout = self.spec.layout
         d = self._base_layout.length
         sizes = [2 * d, *hidden, d]
         self.layers = nn.ModuleList(nn.Linear(sizes[i], sizes[i + 1]) for i in range(len(sizes) - 1))
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(config.seed)
         self.orderings = [np.arange(d)] + [rng.permutation(d) for _ in range(num_orderings - 1)]
         self.num_orderings = num_orderings
         self.ordering = 0

@@ -19,6 +19,7 @@ O(D) per step instead of the naive O(D^2).
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
@@ -30,16 +31,28 @@ from arstudio.core.registry import register
 from arstudio.models._image import image_spec, require_binary
 
 
+@dataclass
+class FVSBNConfig:
+    """FVSBN's settings: only the data's shape and values."""
+
+    shape: list[int]
+    values: str = "binary"
+    levels: int = 2
+
+
 @register("fvsbn", modality="image", title="FVSBN (logistic regression per pixel)", default_data="digits",
           default_config={"shape": [1, 8, 8]}, tiny_config={"shape": [1, 3, 3]},
           train_defaults={"steps": 6000, "batch_size": 64, "lr": 3e-3, "weight_decay": 1e-3})
 class FVSBN(ARModel):
     """Fully visible sigmoid belief network over binary pixels in raster order."""
 
-    def __init__(self, shape: list[int], values: str = "binary", levels: int = 2) -> None:
+    config_class = FVSBNConfig
+
+    def __init__(self, config: FVSBNConfig) -> None:
         super().__init__()
-        require_binary("fvsbn", values)
-        self.spec = image_spec("fvsbn", {"shape": list(shape), "values": values, "levels": levels}, shape)
+        require_binary("fvsbn", config.values)
+        self.config = config
+        self.spec = image_spec("fvsbn", asdict(config), config.shape)
         d = self.spec.layout.length
         self.weight = nn.Parameter(torch.zeros(d, d))
         self.bias = nn.Parameter(torch.zeros(d))

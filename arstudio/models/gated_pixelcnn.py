@@ -28,6 +28,7 @@ row is complete, and the horizontal stack one pixel at a time (Ramachandran et a
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import torch
@@ -75,6 +76,21 @@ class GatedLayer(nn.Module):
         return gate(v_pre + e), (g if self.first else h + g)
 
 
+@dataclass
+class GatedPixelCNNConfig:
+    """Gated PixelCNN's settings: the data's shape and levels, the stacks' size, and the class count (0: none)."""
+
+    shape: list[int]
+    values: str = "categorical"
+    levels: int = 8
+    channels: int = 48
+    layers: int = 6
+    kernel: int = 3
+    first_kernel: int = 7
+    head: int = 128
+    classes: int = 0
+
+
 @register("gated_pixelcnn", modality="image", title="Gated PixelCNN (two stacks, class-conditional)",
           default_data="glyphs28",
           default_config={"shape": [1, 28, 28], "values": "categorical", "levels": 8, "channels": 48, "layers": 6,
@@ -85,22 +101,23 @@ class GatedLayer(nn.Module):
 class GatedPixelCNN(GreyImageModel):
     """Gated PixelCNN over one grey channel, p(x | c) when ``classes`` > 0."""
 
-    def __init__(self, shape: list[int], values: str = "categorical", levels: int = 8, channels: int = 48,
-                 layers: int = 6, kernel: int = 3, first_kernel: int = 7, head: int = 128, classes: int = 0) -> None:
+    config_class = GatedPixelCNNConfig
+
+    def __init__(self, config: GatedPixelCNNConfig) -> None:
         super().__init__()
-        self.n_values = check_image_config("gated_pixelcnn", shape, values, levels)
-        if layers < 1 or classes < 0:
+        c = config
+        self.n_values = check_image_config("gated_pixelcnn", c.shape, c.values, c.levels)
+        if c.layers < 1 or c.classes < 0:
             raise ValueError("gated_pixelcnn needs at least one layer and a class count >= 0")
-        config = {"shape": list(shape), "values": values, "levels": levels, "channels": channels, "layers": layers,
-                  "kernel": kernel, "first_kernel": first_kernel, "head": head, "classes": classes}
-        spec = image_spec("gated_pixelcnn", config, shape, values, self.n_values)
-        self.spec = spec.__class__(spec.kind, spec.config, spec.layout, spec.values,
-                                   {"classes": classes} if classes else {})
+        self.config = config
+        spec = image_spec("gated_pixelcnn", asdict(config), c.shape, c.values, self.n_values)
+        self.spec = replace(spec, cond={"classes": c.classes} if c.classes else {})
         self.layers = nn.ModuleList(
-            GatedLayer(1 if i == 0 else channels, channels, first_kernel if i == 0 else kernel, i == 0, classes)
-            for i in range(layers))
-        self.head1 = nn.Conv2d(channels, head, 1)
-        self.head2 = nn.Conv2d(head, self.n_values, 1)
+            GatedLayer(1 if i == 0 else c.channels, c.channels, c.first_kernel if i == 0 else c.kernel, i == 0,
+                       c.classes)
+            for i in range(c.layers))
+        self.head1 = nn.Conv2d(c.channels, c.head, 1)
+        self.head2 = nn.Conv2d(c.head, self.n_values, 1)
 
     def logits_map(self, u: torch.Tensor, cond: Any = None) -> torch.Tensor:
         """Logits of every grey level at every pixel, [B, L, H, W], from the encoded input u."""

@@ -23,6 +23,7 @@ view (``last_attention``).
 from __future__ import annotations
 
 import math
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -66,6 +67,22 @@ class Block(nn.Module):
         return x + self.mlp(self.ln_2(x)), w
 
 
+@dataclass
+class GPTConfig:
+    """GPT's settings, in GPT-2's names; ``bos_id`` None: its own BOS row; ``tokenizer``: a JSON-able dict, or None."""
+
+    vocab_size: int
+    block_size: int = 256
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 128
+    dropout: float = 0.0
+    bias: bool = True
+    bos_id: int | None = None
+    layer_norm_epsilon: float = 1e-5
+    tokenizer: dict[str, Any] | None = None
+
+
 @register("gpt", modality="text", title="GPT (decoder-only transformer, KV cache)", default_data="pydoc",
           default_config={"vocab_size": 1024, "block_size": 256, "n_layer": 4, "n_head": 4, "n_embd": 128,
                           "dropout": 0.1},
@@ -74,16 +91,15 @@ class Block(nn.Module):
 class GPT(TextModel):
     """GPT-2-style language model over ``vocab_size`` token ids with a context of ``block_size``."""
 
-    def __init__(self, vocab_size: int, block_size: int = 256, n_layer: int = 4, n_head: int = 4, n_embd: int = 128,
-                 dropout: float = 0.0, bias: bool = True, bos_id: int | None = None, layer_norm_epsilon: float = 1e-5,
-                 tokenizer: dict[str, Any] | None = None) -> None:
+    config_class = GPTConfig
+
+    def __init__(self, config: GPTConfig) -> None:
         super().__init__()
-        config = {"vocab_size": vocab_size, "block_size": block_size, "n_layer": n_layer, "n_head": n_head,
-                  "n_embd": n_embd, "dropout": dropout, "bias": bias, "bos_id": bos_id,
-                  "layer_norm_epsilon": layer_norm_epsilon}
-        if tokenizer is not None:
-            config["tokenizer"] = tokenizer
-        self.spec = text_spec("gpt", config, block_size, vocab_size)
+        c = config
+        vocab_size, block_size, n_layer, n_head, n_embd = c.vocab_size, c.block_size, c.n_layer, c.n_head, c.n_embd
+        dropout, bias, bos_id, layer_norm_epsilon = c.dropout, c.bias, c.bos_id, c.layer_norm_epsilon
+        self.config = config
+        self.spec = text_spec("gpt", asdict(config), block_size, vocab_size)
         if bos_id is not None and not 0 <= bos_id < vocab_size:
             raise ValueError(f"bos_id {bos_id} is outside the vocabulary 0..{vocab_size - 1}")
         if n_embd % n_head:

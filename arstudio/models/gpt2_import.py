@@ -171,7 +171,7 @@ def load_gpt2(folder: str | os.PathLike, device: str | torch.device = "cpu", tok
         if n > config["vocab_size"]:
             raise GPT2ImportError(f"{d}: the tokenizer has {n} ids but config.json's vocab_size is "
                                   f"{config['vocab_size']} (mismatched files)")
-    model = GPT(**config)
+    model = GPT.from_config(config)
     model.load_state_dict(map_state_dict(tensors, model))
     model.to(device).eval()
     meta = CheckpointMeta(kind="gpt", config=model.spec.config, data={"name": "gpt2", "source": str(d)},

@@ -24,6 +24,7 @@ NADE does); only the upper layers and one output unit are computed per step.
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -53,6 +54,19 @@ def made_masks(d: int, hidden: list[int], order: np.ndarray, rng: np.random.Gene
     return masks, direct_mask
 
 
+@dataclass
+class MADEConfig:
+    """MADE's settings: the data's shape and values, hidden sizes, K mask sets drawn from ``seed``, direct weights."""
+
+    shape: list[int]
+    hidden: list[int] = field(default_factory=lambda: [256, 256])
+    num_masks: int = 8
+    seed: int = 0
+    direct: bool = True
+    values: str = "binary"
+    levels: int = 2
+
+
 @register("made", modality="image", title="MADE (masked autoencoder, order-agnostic)", default_data="digits",
           default_config={"shape": [1, 8, 8], "hidden": [512, 512], "num_masks": 16, "seed": 0, "direct": True},
           tiny_config={"shape": [1, 3, 3], "hidden": [16, 16], "num_masks": 3, "seed": 0, "direct": True},
@@ -60,15 +74,16 @@ def made_masks(d: int, hidden: list[int], order: np.ndarray, rng: np.random.Gene
 class MADE(ARModel):
     """MADE over binary pixels with ``num_masks`` orderings (the first is raster order)."""
 
-    def __init__(self, shape: list[int], hidden: list[int] | None = None, num_masks: int = 8, seed: int = 0,
-                 direct: bool = True, values: str = "binary", levels: int = 2) -> None:
+    config_class = MADEConfig
+
+    def __init__(self, config: MADEConfig) -> None:
         super().__init__()
-        require_binary("made", values)
-        hidden = list(hidden or [256, 256])
+        require_binary("made", config.values)
+        hidden, num_masks, direct = [int(h) for h in config.hidden or []], config.num_masks, config.direct
         if num_masks < 1 or not hidden:
             raise ValueError("MADE needs at least one mask set and one hidden layer")
-        self.spec = image_spec("made", {"shape": list(shape), "hidden": hidden, "num_masks": num_masks, "seed": seed,
-                                        "direct": direct, "values": values, "levels": levels}, shape)
+        self.config = config
+        self.spec = image_spec("made", {**asdict(config), "hidden": hidden}, config.shape)
         self._base_layout = self.spec.layout
         d = self._base_layout.length
         sizes = [d, *hidden, d]
@@ -76,7 +91,7 @@ class MADE(ARModel):
         self.direct = MaskedLinear(d, d, bias=False) if direct else None
         if self.direct is not None:
             nn.init.zeros_(self.direct.weight)
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(config.seed)
         self.orderings = [np.arange(d)] + [rng.permutation(d) for _ in range(num_masks - 1)]
         self._mask_sets = [made_masks(d, hidden, o, rng, direct) for o in self.orderings]
         self.num_orderings = num_masks

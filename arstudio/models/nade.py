@@ -12,6 +12,7 @@ and a whole sample O(DH), against O(D^2 H) for recomputing the prefix.
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
@@ -23,18 +24,30 @@ from arstudio.core.registry import register
 from arstudio.models._image import image_spec, require_binary
 
 
+@dataclass
+class NADEConfig:
+    """NADE's settings: the data's shape and values, H hidden units."""
+
+    shape: list[int]
+    hidden: int = 128
+    values: str = "binary"
+    levels: int = 2
+
+
 @register("nade", modality="image", title="NADE (shared-weight autoregressive network)", default_data="digits",
           default_config={"shape": [1, 8, 8], "hidden": 256}, tiny_config={"shape": [1, 3, 3], "hidden": 8},
           train_defaults={"steps": 8000, "batch_size": 64, "lr": 3e-3, "weight_decay": 1e-4})
 class NADE(ARModel):
     """NADE over binary pixels in raster order, with H hidden units."""
 
-    def __init__(self, shape: list[int], hidden: int = 128, values: str = "binary", levels: int = 2) -> None:
+    config_class = NADEConfig
+
+    def __init__(self, config: NADEConfig) -> None:
         super().__init__()
-        require_binary("nade", values)
-        self.spec = image_spec("nade", {"shape": list(shape), "hidden": hidden, "values": values, "levels": levels},
-                               shape)
-        d = self.spec.layout.length
+        require_binary("nade", config.values)
+        self.config = config
+        self.spec = image_spec("nade", asdict(config), config.shape)
+        d, hidden = self.spec.layout.length, config.hidden
         self.W = nn.Parameter(torch.randn(hidden, d) * 0.05)  # input -> hidden, shared across steps
         self.c = nn.Parameter(torch.zeros(hidden))
         self.V = nn.Parameter(torch.randn(d, hidden) * 0.05)  # hidden -> output, one row per step

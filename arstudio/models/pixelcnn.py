@@ -22,6 +22,7 @@ computes one pixel per layer per step (Ramachandran et al. 2017).
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
@@ -50,6 +51,20 @@ class ResidualBlock(nn.Module):
         return h + self.expand(F.relu(z))
 
 
+@dataclass
+class PixelCNNConfig:
+    """PixelCNN's settings: the data's shape and levels, the conv stack's width, depth and kernels, the head."""
+
+    shape: list[int]
+    values: str = "categorical"
+    levels: int = 8
+    channels: int = 64
+    layers: int = 7
+    kernel: int = 3
+    first_kernel: int = 7
+    head: int = 128
+
+
 @register("pixelcnn", modality="image", title="PixelCNN (masked convolutions)", default_data="glyphs28",
           default_config={"shape": [1, 28, 28], "values": "categorical", "levels": 8, "channels": 64, "layers": 7,
                           "kernel": 3, "first_kernel": 7, "head": 128},
@@ -59,18 +74,18 @@ class ResidualBlock(nn.Module):
 class PixelCNN(GreyImageModel):
     """PixelCNN over one grey channel: mask-A conv, ``layers`` mask-B residual blocks, a 1x1 head."""
 
-    def __init__(self, shape: list[int], values: str = "categorical", levels: int = 8, channels: int = 64,
-                 layers: int = 7, kernel: int = 3, first_kernel: int = 7, head: int = 128) -> None:
+    config_class = PixelCNNConfig
+
+    def __init__(self, config: PixelCNNConfig) -> None:
         super().__init__()
-        self.n_values = check_image_config("pixelcnn", shape, values, levels)
-        self.spec = image_spec("pixelcnn", {"shape": list(shape), "values": values, "levels": levels,
-                                            "channels": channels, "layers": layers, "kernel": kernel,
-                                            "first_kernel": first_kernel, "head": head},
-                               shape, values, self.n_values)
-        self.first = MaskedConv2d(1, channels, first_kernel, "A")
-        self.blocks = nn.ModuleList(ResidualBlock(channels, kernel) for _ in range(layers))
-        self.head1 = nn.Conv2d(channels, head, 1)
-        self.head2 = nn.Conv2d(head, self.n_values, 1)
+        c = config
+        self.n_values = check_image_config("pixelcnn", c.shape, c.values, c.levels)
+        self.config = config
+        self.spec = image_spec("pixelcnn", asdict(config), c.shape, c.values, self.n_values)
+        self.first = MaskedConv2d(1, c.channels, c.first_kernel, "A")
+        self.blocks = nn.ModuleList(ResidualBlock(c.channels, c.kernel) for _ in range(c.layers))
+        self.head1 = nn.Conv2d(c.channels, c.head, 1)
+        self.head2 = nn.Conv2d(c.head, self.n_values, 1)
 
     def logits_map(self, u: torch.Tensor, cond: Any = None) -> torch.Tensor:
         """Logits of every grey level at every pixel, [B, L, H, W], from the encoded input u."""

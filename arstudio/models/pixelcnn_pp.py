@@ -35,6 +35,7 @@ ul stream one pixel per layer at each pixel's R step; G and B only reweight the 
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import torch
@@ -43,8 +44,8 @@ from torch import nn
 
 from arstudio.core.dists import DiscretizedLogisticMixture
 from arstudio.core.protocol import ARModel, Cursor
-from arstudio.core.registry import modality_of, register
-from arstudio.core.spec import Layout, ModelSpec, ValueSpace
+from arstudio.core.registry import register
+from arstudio.models._image import image_spec
 from arstudio.models.pixelcnn_cache import ConvCache, pointwise
 from arstudio.nn.masked_conv import HorizontalConv2d, VerticalConv2d, shift_down
 
@@ -91,6 +92,20 @@ def pixel_mixtures(p: torch.Tensor, v: torch.Tensor, levels: int, weights: bool 
     return weights, means, log_s
 
 
+@dataclass
+class PixelCNNppConfig:
+    """PixelCNN++'s settings: the data's RGB shape and levels, the streams' width, depth and kernels, K mixtures."""
+
+    shape: list[int]
+    values: str = "categorical"
+    levels: int = 256
+    channels: int = 24
+    layers: int = 5
+    kernel: int = 3
+    first_kernel: int = 7
+    mixtures: int = 5
+
+
 @register("pixelcnn_pp", modality="image", title="PixelCNN++ (discretized logistic mixture, RGB)",
           default_data="shapes32",
           default_config={"shape": [3, 32, 32], "values": "categorical", "levels": 256, "channels": 24, "layers": 5,
@@ -101,20 +116,22 @@ def pixel_mixtures(p: torch.Tensor, v: torch.Tensor, levels: int, weights: bool 
 class PixelCNNpp(ARModel):
     """PixelCNN++ over RGB pixels of ``levels`` levels: two shifted-conv streams, gated ResNet blocks, DLM head."""
 
-    def __init__(self, shape: list[int], values: str = "categorical", levels: int = 256, channels: int = 24,
-                 layers: int = 5, kernel: int = 3, first_kernel: int = 7, mixtures: int = 5) -> None:
+    config_class = PixelCNNppConfig
+
+    def __init__(self, config: PixelCNNppConfig) -> None:
         super().__init__()
+        cf = config
+        shape, values, levels, channels, layers = cf.shape, cf.values, cf.levels, cf.channels, cf.layers
+        kernel, first_kernel, mixtures = cf.kernel, cf.first_kernel, cf.mixtures
         if len(shape) != 3 or shape[0] != 3 or min(shape) < 1:
             raise ValueError(f"pixelcnn_pp models RGB images (3, H, W); got shape {list(shape)}")
         if values != "categorical" or levels < 2:
             raise ValueError(f"pixelcnn_pp models pixels of >= 2 discrete levels; got {values!r} with {levels}")
         if layers < 1 or channels < 1 or mixtures < 1:
             raise ValueError("pixelcnn_pp needs layers, channels and mixtures >= 1")
-        config = {"shape": list(shape), "values": values, "levels": int(levels), "channels": channels,
-                  "layers": layers, "kernel": kernel, "first_kernel": first_kernel, "mixtures": mixtures}
-        c, h, w = (int(s) for s in shape)
-        layout = Layout(modality_of("pixelcnn_pp"), (c, h, w)).with_order(channel_order(c, h, w))
-        self.spec = ModelSpec("pixelcnn_pp", config, layout, ValueSpace("categorical", int(levels)))
+        self.config = config
+        spec = image_spec("pixelcnn_pp", {**asdict(config), "levels": int(levels)}, shape, values, levels)
+        self.spec = replace(spec, layout=spec.layout.with_order(channel_order(*spec.layout.shape)))
         self.levels, self.mixtures = int(levels), mixtures
         self.v_in = VerticalConv2d(3, channels, first_kernel)  # rows <= i, shifted down: u
         self.h_in = HorizontalConv2d(3, channels, first_kernel, "A")  # row i, columns < j

@@ -26,6 +26,7 @@ states and their state-to-state term: one column per layer per step.
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
@@ -68,6 +69,20 @@ class RowLSTMLayer(nn.Module):
         return x + self.out(torch.stack(rows, dim=2))  # (B, 2h, H, W)
 
 
+@dataclass
+class PixelRNNConfig:
+    """Row LSTM PixelRNN's settings: the data's shape and levels, the width and depth, the kernels, the head."""
+
+    shape: list[int]
+    values: str = "categorical"
+    levels: int = 17
+    channels: int = 64
+    layers: int = 3
+    kernel: int = 3
+    first_kernel: int = 7
+    head: int = 128
+
+
 @register("pixelrnn", modality="image", title="PixelRNN (Row LSTM)", default_data="digits17",
           default_config={"shape": [1, 8, 8], "values": "categorical", "levels": 17, "channels": 64, "layers": 3,
                           "kernel": 3, "first_kernel": 7, "head": 128},
@@ -77,20 +92,20 @@ class RowLSTMLayer(nn.Module):
 class PixelRNN(GreyImageModel):
     """Row LSTM PixelRNN over one grey channel: mask-A conv, ``layers`` Row LSTM layers, a 1x1 head."""
 
-    def __init__(self, shape: list[int], values: str = "categorical", levels: int = 17, channels: int = 64,
-                 layers: int = 3, kernel: int = 3, first_kernel: int = 7, head: int = 128) -> None:
+    config_class = PixelRNNConfig
+
+    def __init__(self, config: PixelRNNConfig) -> None:
         super().__init__()
-        self.n_values = check_image_config("pixelrnn", shape, values, levels)
-        if layers < 1 or channels < 2 or kernel < 1 or kernel % 2 != 1:
+        c = config
+        self.n_values = check_image_config("pixelrnn", c.shape, c.values, c.levels)
+        if c.layers < 1 or c.channels < 2 or c.kernel < 1 or c.kernel % 2 != 1:
             raise ValueError("pixelrnn needs layers >= 1, channels >= 2 and an odd kernel")
-        self.spec = image_spec("pixelrnn", {"shape": list(shape), "values": values, "levels": levels,
-                                            "channels": channels, "layers": layers, "kernel": kernel,
-                                            "first_kernel": first_kernel, "head": head},
-                               shape, values, self.n_values)
-        self.first = MaskedConv2d(1, channels, first_kernel, "A")
-        self.layers = nn.ModuleList(RowLSTMLayer(channels, kernel) for _ in range(layers))
-        self.head1 = nn.Conv2d(channels, head, 1)
-        self.head2 = nn.Conv2d(head, self.n_values, 1)
+        self.config = config
+        self.spec = image_spec("pixelrnn", asdict(config), c.shape, c.values, self.n_values)
+        self.first = MaskedConv2d(1, c.channels, c.first_kernel, "A")
+        self.layers = nn.ModuleList(RowLSTMLayer(c.channels, c.kernel) for _ in range(c.layers))
+        self.head1 = nn.Conv2d(c.channels, c.head, 1)
+        self.head2 = nn.Conv2d(c.head, self.n_values, 1)
 
     def logits_map(self, u: torch.Tensor, cond: Any = None) -> torch.Tensor:
         h = self.first(u)  # (B, 2h, H, W)

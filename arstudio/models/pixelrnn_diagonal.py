@@ -33,6 +33,7 @@ time, when a row is complete: O(layers) small products per step.
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
@@ -105,6 +106,19 @@ class DiagonalBiLSTMLayer(nn.Module):
         return x + self.out(fwd + shift_down(rev))
 
 
+@dataclass
+class DiagonalBiLSTMConfig:
+    """Diagonal BiLSTM PixelRNN's settings: the data's shape and levels, width and depth, first kernel, head."""
+
+    shape: list[int]
+    values: str = "categorical"
+    levels: int = 17
+    channels: int = 64
+    layers: int = 2
+    first_kernel: int = 7
+    head: int = 128
+
+
 @register("pixelrnn_bilstm", modality="image", title="PixelRNN (Diagonal BiLSTM)", default_data="digits17",
           default_config={"shape": [1, 8, 8], "values": "categorical", "levels": 17, "channels": 64, "layers": 2,
                           "first_kernel": 7, "head": 128},
@@ -114,20 +128,20 @@ class DiagonalBiLSTMLayer(nn.Module):
 class DiagonalBiLSTMPixelRNN(GreyImageModel):
     """Diagonal BiLSTM PixelRNN over one grey channel: mask-A conv, ``layers`` BiLSTM layers, a 1x1 head."""
 
-    def __init__(self, shape: list[int], values: str = "categorical", levels: int = 17, channels: int = 64,
-                 layers: int = 2, first_kernel: int = 7, head: int = 128) -> None:
+    config_class = DiagonalBiLSTMConfig
+
+    def __init__(self, config: DiagonalBiLSTMConfig) -> None:
         super().__init__()
-        self.n_values = check_image_config("pixelrnn_bilstm", shape, values, levels)
-        if layers < 1 or channels < 2:
+        c = config
+        self.n_values = check_image_config("pixelrnn_bilstm", c.shape, c.values, c.levels)
+        if c.layers < 1 or c.channels < 2:
             raise ValueError("pixelrnn_bilstm needs layers >= 1 and channels >= 2")
-        self.spec = image_spec("pixelrnn_bilstm", {"shape": list(shape), "values": values, "levels": levels,
-                                                   "channels": channels, "layers": layers,
-                                                   "first_kernel": first_kernel, "head": head},
-                               shape, values, self.n_values)
-        self.first = MaskedConv2d(1, channels, first_kernel, "A")
-        self.layers = nn.ModuleList(DiagonalBiLSTMLayer(channels) for _ in range(layers))
-        self.head1 = nn.Conv2d(channels, head, 1)
-        self.head2 = nn.Conv2d(head, self.n_values, 1)
+        self.config = config
+        self.spec = image_spec("pixelrnn_bilstm", asdict(config), c.shape, c.values, self.n_values)
+        self.first = MaskedConv2d(1, c.channels, c.first_kernel, "A")
+        self.layers = nn.ModuleList(DiagonalBiLSTMLayer(c.channels) for _ in range(c.layers))
+        self.head1 = nn.Conv2d(c.channels, c.head, 1)
+        self.head2 = nn.Conv2d(c.head, self.n_values, 1)
 
     def logits_map(self, u: torch.Tensor, cond: Any = None) -> torch.Tensor:
         h = self.first(u)  # (B, 2h, H, W)

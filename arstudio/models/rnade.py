@@ -26,6 +26,7 @@ it gives are comparable with the discrete 17-level models (PixelCNN, PixelRNN on
 from __future__ import annotations
 
 import math
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
@@ -33,10 +34,21 @@ from torch import nn
 
 from arstudio.core.dists import GaussianMixture
 from arstudio.core.protocol import ARModel, Cursor
-from arstudio.core.registry import modality_of, register
-from arstudio.core.spec import Layout, ModelSpec, ValueSpace
+from arstudio.core.registry import register
+from arstudio.models._image import image_spec
 
 MIN_LOG_SCALE = -7.0  # sigma >= 1e-3: far below a 1/17 bin, keeps the density finite
+
+
+@dataclass
+class RNADEConfig:
+    """RNADE's settings: the data's shape (reals dequantized from ``levels`` levels), H hidden units, K Gaussians."""
+
+    shape: list[int]
+    values: str = "continuous"
+    levels: int = 17
+    hidden: int = 64
+    components: int = 5
 
 
 @register("rnade", modality="image", title="RNADE (NADE with Gaussian mixtures, real pixels)",
@@ -47,19 +59,20 @@ MIN_LOG_SCALE = -7.0  # sigma >= 1e-3: far below a 1/17 bin, keeps the density f
 class RNADE(ARModel):
     """RNADE over real pixels in [0, 1] in raster order: H hidden units, K Gaussians per pixel."""
 
-    def __init__(self, shape: list[int], values: str = "continuous", levels: int = 17, hidden: int = 64,
-                 components: int = 5) -> None:
+    config_class = RNADEConfig
+
+    def __init__(self, config: RNADEConfig) -> None:
         super().__init__()
+        shape, values, levels, hidden, components = (config.shape, config.values, config.levels, config.hidden,
+                                                     config.components)
         if values != "continuous":
             raise ValueError(f"rnade models real-valued pixels; data with {values!r} values need another model "
                              f"(use the dequantized 'digits-real')")
         if len(shape) != 3 or min(shape) < 1 or hidden < 1 or components < 1 or levels < 0:
             raise ValueError(f"rnade needs a (C, H, W) shape, hidden >= 1, components >= 1; got {shape}, "
                              f"{hidden}, {components}")
-        config = {"shape": list(shape), "values": values, "levels": int(levels), "hidden": hidden,
-                  "components": components}
-        self.spec = ModelSpec("rnade", config, Layout(modality_of("rnade"), tuple(int(s) for s in shape)),
-                              ValueSpace("continuous", int(levels), 0.0, 1.0))
+        self.config = config
+        self.spec = image_spec("rnade", {**asdict(config), "levels": int(levels)}, shape, values, levels)
         d, k = self.spec.layout.length, components
         self.levels = int(levels)
         self.W = nn.Parameter(torch.randn(hidden, d) * 0.05)  # input -> hidden, shared across steps

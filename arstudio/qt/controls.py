@@ -9,12 +9,23 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox
                                QSlider, QSpinBox, QStyle, QToolButton, QVBoxLayout, QWidget)
 
 from arstudio.core.catalog import CatalogEntry
+from arstudio.core.modality import step_unit
 from arstudio.core.policy import SamplingPolicy
 from arstudio.engine.messages import ModelInfo
 from arstudio.qt.sampler.session import FINISHED, IDLE, PAUSED, RUNNING, RunSettings
 
 SPEEDS: list[float | None] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000, None]  # steps/s; None = unlimited
 MAX_SAMPLES = 64
+
+
+def _media_button(parent: QWidget, text: str, icon: QStyle.StandardPixmap, tip: str, shortcut: str = "") -> QPushButton:
+    """A playback button: its label, a standard media icon, a tooltip and an optional shortcut."""
+    button = QPushButton(text)
+    button.setIcon(parent.style().standardIcon(icon))
+    button.setToolTip(tip)
+    if shortcut:
+        button.setShortcut(shortcut)
+    return button
 
 
 def speed_label(rate: float | None) -> str:
@@ -60,17 +71,13 @@ class ControlsPanel(QWidget):
         play_box = QGroupBox("Playback")
         pl = QVBoxLayout(play_box)
         buttons = QHBoxLayout()
-        self.play_button = QPushButton("Play")
-        self.play_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
-        self.play_button.setShortcut("Space")
-        self.play_button.setToolTip("Play, or pause a running run (Space)")
-        self.step_button = QPushButton("Step")
-        self.step_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaSeekForward))
-        self.step_button.setToolTip("Sample one step (Right arrow)")
-        self.step_button.setShortcut("Right")
-        self.reset_button = QPushButton("Reset")
-        self.reset_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaSkipBackward))
-        self.reset_button.setToolTip("Stop and clear the run; the next Play starts again from step 0")
+        media = QStyle.StandardPixmap
+        self.play_button = _media_button(self, "Play", media.SP_MediaPlay, "Play, or pause a running run (Space)",
+                                         "Space")
+        self.step_button = _media_button(self, "Step", media.SP_MediaSeekForward, "Sample one step (Right arrow)",
+                                         "Right")
+        self.reset_button = _media_button(self, "Reset", media.SP_MediaSkipBackward,
+                                          "Stop and clear the run; the next Play starts again from step 0")
         for b in (self.play_button, self.step_button, self.reset_button):
             buttons.addWidget(b)
         pl.addLayout(buttons)
@@ -118,6 +125,10 @@ class ControlsPanel(QWidget):
         form.addRow("Ordering", self.ordering)
         lay.addWidget(samp_box)
         lay.addStretch(1)
+        # the one table of the sampling controls: settings, remembering and restoring all go through it
+        self.sampling_controls: dict[str, QSpinBox | QDoubleSpinBox] = {
+            "samples": self.samples, "seed": self.seed, "temperature": self.temperature, "top_k": self.top_k,
+            "top_p": self.top_p}
 
         self.open_button.clicked.connect(self.open_requested)
         self.model_combo.activated.connect(self._on_model_activated)
@@ -126,20 +137,30 @@ class ControlsPanel(QWidget):
         self.reset_button.clicked.connect(self.reset_clicked)
         self.speed_slider.valueChanged.connect(self._on_speed)
         self.dice.clicked.connect(lambda: self.seed.setValue(random.randrange(0, 100000)))
-        for w in (self.samples, self.seed, self.top_k):
-            w.valueChanged.connect(self._emit_settings)
-        for w in (self.temperature, self.top_p):
+        for w in self.sampling_controls.values():
             w.valueChanged.connect(self._emit_settings)
         self.ordering.currentIndexChanged.connect(self._emit_settings)
         self.set_state(IDLE)
         self.set_model(None)
 
     # ---- what the user asks ------------------------------------------------------------------
+    def values(self) -> dict[str, float | int]:
+        """What the sampling controls show: samples, seed, temperature, top_k, top_p."""
+        return {k: w.value() for k, w in self.sampling_controls.items()}
+
+    def set_values(self, values: dict[str, float | int | None]) -> None:
+        """Set the sampling controls named in ``values`` (others left as are, out-of-range values clamped), silently."""
+        self._syncing = True
+        for k, w in self.sampling_controls.items():
+            if values.get(k) is not None:
+                w.setValue(values[k])  # type: ignore[arg-type]
+        self._syncing = False
+
     def settings(self) -> RunSettings:
         """The run settings the controls show."""
-        policy = SamplingPolicy(float(self.temperature.value()), int(self.top_k.value()), float(self.top_p.value()))
-        return RunSettings(int(self.samples.value()), int(self.seed.value()), policy,
-                           max(0, self.ordering.currentIndex()))
+        v = self.values()
+        policy = SamplingPolicy(float(v["temperature"]), int(v["top_k"]), float(v["top_p"]))
+        return RunSettings(int(v["samples"]), int(v["seed"]), policy, max(0, self.ordering.currentIndex()))
 
     def rate(self) -> float | None:
         """The speed the slider shows, in steps/s (None = unlimited)."""
@@ -199,7 +220,7 @@ class ControlsPanel(QWidget):
             self.ordering.addItem("raster")
         else:
             m = info.meta.metrics
-            per = "token" if info.spec.layout.modality == "text" else "dim"
+            per = step_unit(info.spec.layout.modality)
             nll = (f"<br>held-out NLL {m['test_nats']:.2f} nats ({m['test_bits_per_dim']:.3f} bits/{per})"
                    if "test_nats" in m and "test_bits_per_dim" in m else "")
             data = info.meta.data.get("name", "?")
@@ -212,33 +233,23 @@ class ControlsPanel(QWidget):
 
     def remembered(self) -> dict[str, float | int | None]:
         """What the studio keeps for the next session: the sampling controls and the speed."""
-        return {"samples": int(self.samples.value()), "seed": int(self.seed.value()),
-                "temperature": float(self.temperature.value()), "top_k": int(self.top_k.value()),
-                "top_p": float(self.top_p.value()), "rate": self.rate()}
+        return {**self.values(), "rate": self.rate()}
 
     def restore(self, values: dict[str, float | int | None]) -> None:
         """Set the controls from a previous session's ``remembered()`` (out-of-range values are clamped)."""
-        self._syncing = True
-        widgets = {"samples": self.samples, "seed": self.seed, "temperature": self.temperature, "top_k": self.top_k,
-                   "top_p": self.top_p}
-        for k, w in widgets.items():
-            if values.get(k) is not None:
-                w.setValue(values[k])  # type: ignore[arg-type]
-        self._syncing = False
+        self.set_values(values)
         if "rate" in values:
             self.set_rate(values["rate"])
 
     def show_settings(self, s: RunSettings) -> None:
         """Show settings the session changed (e.g. the next seed) without emitting them back."""
-        self._syncing = True
-        self.samples.setValue(s.batch)
-        self.seed.setValue(s.seed)
-        self.temperature.setValue(s.policy.temperature)
-        self.top_k.setValue(s.policy.top_k)
-        self.top_p.setValue(s.policy.top_p)
+        p = s.policy
+        self.set_values({"samples": s.batch, "seed": s.seed, "temperature": p.temperature, "top_k": p.top_k,
+                         "top_p": p.top_p})
         if 0 <= s.ordering < self.ordering.count():
+            self._syncing = True
             self.ordering.setCurrentIndex(s.ordering)
-        self._syncing = False
+            self._syncing = False
 
     def set_state(self, state: str) -> None:
         """Play / Pause label and which buttons make sense now."""

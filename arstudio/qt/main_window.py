@@ -1,7 +1,8 @@
 """The main window: it arranges the docks, menus and status bar, and wires who tells whom what.
 
 Controls (left), the modality panel and the distribution view (right), the log p strip (bottom).
-What a run is lives in ``RunSession``; what a gesture means lives in the panel and the inspector.
+What a run is lives in ``RunSession``; what a gesture means lives in the panel and the inspector;
+the frame loop that shows a run is ``RunPresenter``; File > Export is ``ExportFlow``.
 """
 
 from __future__ import annotations
@@ -14,28 +15,25 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMe
 
 import arstudio
 from arstudio.core import catalog
+from arstudio.engine.messages import ModelInfo
+from arstudio.engine.record import RunRecord
 from arstudio.qt.checkpoints.browser import CheckpointBrowser
 from arstudio.qt.checkpoints.compare_window import CompareWindow
-from arstudio.qt.controls import ControlsPanel
-from arstudio.qt.inspector import Inspector
-from arstudio.engine.messages import ModelInfo, RunSummary, StepBatch
-from arstudio.qt.panel import ModalityPanel
-from arstudio.qt.modalities import panel_class
-from arstudio.engine.record import RunRecord
-from arstudio.qt.replay import ReplayOpener, export_recipe
-from arstudio.qt.sampler.session import IDLE, RunSession
-from arstudio.qt.settings import StudioSettings
-from arstudio.qt.throttle import FrameThrottle
 from arstudio.qt.checkpoints.train_dialog import TrainDialog
+from arstudio.qt.controls import ControlsPanel
+from arstudio.qt.export_flow import ExportFlow
+from arstudio.qt.inspector import Inspector
+from arstudio.qt.modalities import panel_class
+from arstudio.qt.panel import ModalityPanel
+from arstudio.qt.presenter import RunPresenter
+from arstudio.qt.replay import ReplayOpener
+from arstudio.qt.sampler.session import RunSession
+from arstudio.qt.settings import StudioSettings
 from arstudio.qt.views.dist_plot import DistPlot
 from arstudio.qt.views.strip import LogProbStrip
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 PREFERRED = ("nade-digits", "made-digits", "fvsbn-digits")
-
-
-FAST_DRAW_BUDGET = 0.025  # share of the GUI thread's time spent drawing while sampling at unlimited speed
-PACED_DRAW_BUDGET = 0.10  # ... while sampling at a set speed (up to ~30 frames a second)
 
 
 def default_checkpoint(entries: list[catalog.CatalogEntry]) -> catalog.CatalogEntry | None:
@@ -69,12 +67,7 @@ class MainWindow(QMainWindow):
         self.inspector = Inspector(self.dist, self.strip, self._describe_step, self)
         self.error_box: QMessageBox | None = None
         self.last_error = ""
-        self._speed = 0.0
         self._closed = False
-        self._redraw = FrameThrottle(self._draw, parent=self)
-        self._drawn_record: RunRecord | None = None
-        self._drawn_filled = 0
-        self._finished: RunSummary | None = None
 
         self.controls_dock = self._dock("Model && sampling", self.controls, "controls")
         self.panel_dock = self._dock("Samples", QLabel("Loading…", alignment=Qt.AlignmentFlag.AlignCenter), "modality")
@@ -94,6 +87,13 @@ class MainWindow(QMainWindow):
         for w in (self.state_label, self.speed_label, self.device_label):
             w.setMargin(2)
             self.statusBar().addPermanentWidget(w)
+        self.presenter = RunPresenter(self.session, self.controls, self.inspector, self.state_label,
+                                      self.speed_label, self)
+        self._redraw = self.presenter.frames  # the frame loop's throttle (tests flush it)
+        self.exporter = ExportFlow(self.session, self)
+        for part in (self.presenter, self.exporter):
+            part.message_posted.connect(self.statusBar().showMessage)
+            part.problem_found.connect(self.show_error)
         self._wire()
         self.replayer = ReplayOpener(self.session, self)
         self.replayer.replay_ready.connect(lambda msg: self.statusBar().showMessage(msg, 15000))
@@ -156,7 +156,7 @@ class MainWindow(QMainWindow):
         c, s, ins = self.controls, self.session, self.inspector
         c.checkpoint_chosen.connect(self.open_checkpoint)
         c.open_requested.connect(self.open_dialog)
-        c.settings_changed.connect(self._on_settings)
+        c.settings_changed.connect(self.presenter.apply_settings)
         c.rate_changed.connect(s.set_rate)
         c.play_clicked.connect(s.toggle_play)
         c.step_clicked.connect(s.step_once)
@@ -164,10 +164,6 @@ class MainWindow(QMainWindow):
         s.loading_started.connect(lambda p: self.statusBar().showMessage(f"Loading {p}…"))
         s.checkpoint_loaded.connect(self._on_loaded)
         s.checkpoint_failed.connect(lambda msg: self.show_error("Could not open the checkpoint", msg))
-        s.state_changed.connect(lambda _state: self._redraw())
-        s.run_started.connect(lambda _record: self._redraw())
-        s.steps_sampled.connect(self._on_steps)
-        s.run_finished.connect(self._on_finished)
         ins.value_forced.connect(s.branch)
 
     def _set_panel(self, info: ModelInfo) -> bool:
@@ -182,6 +178,7 @@ class MainWindow(QMainWindow):
         if self.panel is not None:
             self.panel.shutdown()
         self.panel = cls()
+        self.presenter.set_panel(self.panel)
         self.panel.label_picked.connect(self.session.set_label)
         self.panel.completion_requested.connect(self.session.complete)
         self.panel.problem_found.connect(self.show_error)
@@ -220,32 +217,12 @@ class MainWindow(QMainWindow):
             self.open_checkpoint(path)
 
     def export_dialog(self) -> None:
-        """Ask where to export the current samples, then write them."""
-        if self.panel is None or self.session.record is None:
-            self.statusBar().showMessage("Nothing to export yet: press Play first.", 5000)
-            return
-        name = f"{self.session.model.name if self.session.model else 'samples'}-seed{self.session.settings.seed}"
-        path, _ = QFileDialog.getSaveFileName(self, self.panel.export_label.rstrip("…"),
-                                              str(Path.cwd() / (name + self.panel.export_suffix)),
-                                              self.panel.export_filter)
-        if path:
-            self.export_to(path)
+        """Ask where to export the current samples, then write them (``ExportFlow``)."""
+        self.exporter.ask(self.panel)
 
     def export_to(self, path: str | Path) -> Path | None:
         """Export the current run's samples to ``path``; show a message on failure and return None."""
-        record, model = self.session.record, self.session.model
-        if self.panel is None or record is None or model is None:
-            self.show_error("Nothing to export", "Press Play first: there are no samples yet.")
-            return None
-        try:
-            record = self.panel.exported_record(record)
-            text = export_recipe(model, record).to_text()  # how it was made: `arstudio replay` remakes it
-            out = self.panel.export(Path(path), record, text)
-        except Exception as e:  # ExportError, or anything else: a message, never a crash
-            self.show_error("Could not export", str(e) or type(e).__name__)
-            return None
-        self.statusBar().showMessage(f"Exported {out}", 8000)
-        return out
+        return self.exporter.write(self.panel, path)
 
     def _build_tools(self) -> None:
         """The checkpoint browser dock, and the Train menu (training dialog, comparing checkpoints)."""
@@ -338,67 +315,11 @@ class MainWindow(QMainWindow):
             return
         self.controls.set_model(info)
         self.controls.show_settings(self.session.settings)
-        assert self.panel is not None
-        self.panel.set_model(info, self.session.settings.batch)
-        self.inspector.clear()
-        self._drawn_record = None
+        self.presenter.model_loaded(info)
         self.device_label.setText(info.device)
         self.setWindowTitle(f"arstudio: {info.name}")
         self.statusBar().showMessage(f"Loaded {info.path}", 5000)
         self._fill_recent(self.settings.add_recent(info.path))
-
-    def _on_settings(self, settings: object) -> None:
-        self.session.set_settings(settings)  # type: ignore[arg-type]
-        if self.session.state == IDLE and self.session.model is not None and self.panel is not None:
-            self.panel.set_model(self.session.model, self.session.settings.batch)
-
-    def _on_steps(self, record: RunRecord, batch: StepBatch) -> None:
-        # At unlimited speed the window draws a few frames a second: the run is over before anyone
-        # could follow it, and the drawing's CPU time (and, with ARSTUDIO_SAMPLER=thread, the GIL
-        # it holds) would be taken from sampling. At a set speed the sampler waits anyway.
-        self._redraw.budget = FAST_DRAW_BUDGET if self.session.rate is None else PACED_DRAW_BUDGET
-        if batch.steps_per_s > 0:
-            self._speed = batch.steps_per_s if self._speed == 0 else 0.8 * self._speed + 0.2 * batch.steps_per_s
-        self._redraw()
-
-    def _on_finished(self, summary: RunSummary) -> None:
-        if summary.error:
-            self.show_error("Sampling failed", summary.error)
-        elif not summary.cancelled:
-            self._finished = summary
-        self._speed = 0.0
-        self._redraw()
-
-    def _draw(self) -> None:
-        """Show the session as it is now, at most once a frame: state, settings, the run's newest steps."""
-        s = self.session
-        if self.controls.state != s.state:
-            self.controls.set_state(s.state)
-            self.state_label.setText(s.state)
-        if self.controls.settings() != s.settings:
-            self.controls.show_settings(s.settings)
-        record = s.record
-        if record is not self._drawn_record:
-            self._drawn_record, self._drawn_filled = record, 0
-            if record is None:
-                if s.model is not None and self.panel is not None:
-                    self.panel.set_model(s.model, s.settings.batch)
-                self.inspector.clear()
-            else:
-                if self.panel is not None:
-                    self.panel.begin_run(record)
-                self.inspector.begin_run(record)
-        if record is not None and record.filled > self._drawn_filled:
-            self._drawn_filled = record.filled
-            if self.panel is not None:
-                self.panel.show_steps(record)
-            self.inspector.steps_arrived(record)
-        if self._speed > 0:
-            self.speed_label.setText(f"{self._speed:,.0f} steps/s")
-        if self._finished is not None:
-            done, self._finished = self._finished, None
-            self.speed_label.setText(f"{done.steps_per_s:,.0f} steps/s")
-            self.statusBar().showMessage(f"Done: {done.steps} steps in {done.seconds:.2f} s", 5000)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
         """Remember the layout, cancel the run and join the worker thread before the window goes."""

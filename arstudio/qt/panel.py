@@ -2,8 +2,9 @@
 
 A panel shows a run in its modality (pixels, waveform, piano roll, text) and decides what the
 user's gestures on it mean: which step the mouse is over (``step_hovered``) and which one was
-picked (``step_picked``). Each file in ``arstudio/qt/panels/`` defines one subclass and names it
-``PANEL``; the studio finds it by ``modality``. Panels never import each other.
+picked (``step_picked``). Each package ``arstudio/qt/modalities/<name>/`` defines one subclass,
+which its modality plug-in names (``Modality.panel``); the export formats are the plug-in's too
+(``Modality.formats``, used by ``arstudio.qt.export_flow``). Panels never import each other.
 """
 
 from __future__ import annotations
@@ -23,9 +24,7 @@ class ModalityPanel(QWidget):
 
     modality: ClassVar[str] = ""
     title: ClassVar[str] = "Output"
-    export_label: ClassVar[str] = "Export…"  # the File menu's entry
-    export_filter: ClassVar[str] = "All files (*)"  # for the save dialog
-    export_suffix: ClassVar[str] = ""
+    export_label: ClassVar[str] = "Export…"  # the File menu's entry (the formats are the modality plug-in's)
 
     step_hovered = Signal(int, int)  # step, sample; (-1, -1) when the mouse leaves
     step_picked = Signal(int, int)  # step, sample

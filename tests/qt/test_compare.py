@@ -1,71 +1,43 @@
-"""Comparing two checkpoints: same seed drives both, per-step KL and log p, teacher-forcing heatmap, metrics, errors."""
+"""The Compare window: images and text, per-step KL and log p, teacher forcing, metrics, clear errors.
+
+The comparison's logic (the core's one loop driving both models, KL, summaries) is tested without
+Qt in tests/train/test_compare_logic.py (a basename apart from this file's, as pytest's default
+import mode needs); here the window and its worker.
+"""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
-from arstudio.core import registry
-from arstudio.core.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
-from arstudio.core.generate import sample
-from arstudio.core.policy import SamplingPolicy
-from arstudio.qt.checkpoints.compare import CompareError, check_comparable, compare_steps, kl_views, teacher_forced
+from arstudio.qt.checkpoints.compare import CompareError, check_comparable
+from tests.train.test_compare_logic import text_checkpoint
 
 
-def test_kl_of_bars_and_of_identical_models(checkpoints) -> None:
-    from arstudio.core.dists import DistView
-
-    a = DistView("bars", np.arange(2), np.array([[0.5, 0.5], [0.9, 0.1]]), np.zeros(2))
-    b = DistView("bars", np.arange(2), np.array([[0.5, 0.5], [0.5, 0.5]]), np.zeros(2))
-    np.testing.assert_allclose(kl_views(a, b), [0.0, 0.9 * np.log(1.8) + 0.1 * np.log(0.2)])
-    m, _ = load_checkpoint(checkpoints["nade"])
-    m2, _ = load_checkpoint(checkpoints["nade"])
-    steps = list(compare_steps(m, m2, 3, 5, SamplingPolicy()))
-    assert all(np.allclose(s.kl, 0, atol=1e-6) and np.array_equal(s.value_a, s.value_b) for s in steps)
+@pytest.fixture(scope="module")
+def texts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Two tiny text models with one tokenizer (a GPT of 24 tokens, an RNN of 16), and a GPT with another."""
+    d = tmp_path_factory.mktemp("compare-text")
+    return {"gpt": text_checkpoint(d, "gpt"), "rnn": text_checkpoint(d, "char_rnn", length=16),
+            "other": text_checkpoint(d, "gpt", chars="abc xyzh\n", name="other")}
 
 
-def test_each_side_samples_what_it_would_alone(checkpoints) -> None:
-    a, _ = load_checkpoint(checkpoints["nade"])
-    b, _ = load_checkpoint(checkpoints["fvsbn"])
-    got_a = np.zeros((2, 64))
-    got_b = np.zeros((2, 64))
-    forced = {3: 1}
-    for s in compare_steps(a, b, 2, 9, SamplingPolicy(), forced):
-        got_a[:, s.index_a], got_b[:, s.index_b] = s.value_a, s.value_b
-        assert (s.kl >= 0).all()
-    np.testing.assert_array_equal(got_a, sample(a, batch=2, seed=9, forced={3: torch.tensor(1)}).numpy())
-    np.testing.assert_array_equal(got_b, sample(b, batch=2, seed=9, forced={3: torch.tensor(1)}).numpy())
-
-
-def test_teacher_forcing_matches_log_prob(checkpoints) -> None:
-    a, _ = load_checkpoint(checkpoints["made"])
-    a.select_ordering(2)
-    b, _ = load_checkpoint(checkpoints["nade"])
-    x = (np.arange(64) % 3 == 0).astype(np.int64)
-    d = teacher_forced(a, b, x)
-    xt = torch.as_tensor(x).view(1, -1)
-    assert d.log_p_a.sum() == pytest.approx(float(a.log_prob(xt).sum().detach()), abs=1e-4)
-    assert d.log_p_b.sum() == pytest.approx(float(b.log_prob(xt).sum().detach()), abs=1e-4)
-    assert d.kl.shape == (64,) and (d.kl >= 0).all() and d.kl.sum() > 0
-
-
-def _text_like(folder: Path) -> Path:
-    model = registry.get("nade").build({"shape": [1, 8, 8], "hidden": 4})
-    meta = CheckpointMeta(kind="nade", config=model.spec.config, extra={"modality": "text"})
-    return save_checkpoint(folder / "texty.safetensors", model, meta)
-
-
-def test_another_modality_is_a_clear_message(checkpoints, tmp_path) -> None:
-    other = _text_like(tmp_path)
+def test_another_modality_is_a_clear_message(checkpoints, texts) -> None:
     with pytest.raises(CompareError, match="is a text model .* only checkpoints of the same modality"):
-        check_comparable(checkpoints["nade"], other)
+        check_comparable(checkpoints["nade"], texts["gpt"])
 
 
-def test_window_compares_and_draws(qtbot, checkpoints, tmp_path) -> None:
+def _run(w, qtbot) -> None:
+    assert w.start()
+    qtbot.waitUntil(lambda: w.finished or bool(w.last_error), timeout=20000)
+    assert not w.last_error
+
+
+def test_window_compares_and_draws(qtbot, checkpoints, texts, tmp_path) -> None:
     from arstudio.qt.checkpoints.compare_window import CompareWindow
 
     w = CompareWindow()
@@ -75,21 +47,67 @@ def test_window_compares_and_draws(qtbot, checkpoints, tmp_path) -> None:
     img = np.zeros((16, 16), np.uint8)
     img[4:12, 6:10] = 255
     Image.fromarray(img).save(tmp_path / "in.png")
+    assert not w.input_button.isHidden()
     assert w.set_input(tmp_path / "in.png")
-    assert w.start()
-    qtbot.waitUntil(lambda: w.finished or bool(w.last_error), timeout=20000)
-    assert not w.last_error
+    _run(w, qtbot)
     assert not np.isnan(w.values["a"]).any() and not np.isnan(w.values["b"]).any()
     assert len(w.divergence.kl_v) == 64 and (w.divergence.kl_v >= 0).all()
+    assert not w.heatmap.isHidden() and w.text_a.isHidden() and w.disagreements.isHidden()
     assert w.heatmap.heat.shape == (8, 8) and w.heatmap.heat.max() > 0
     assert w.disagreement.x.reshape(8, 8)[3:5, 3:5].all()  # the bright bar, binarized
     assert w.table.item(0, 1).text() == "nade" and w.table.item(0, 2).text() == "made"
     assert w.table.item(2, 1).text() == "40.0000"
+    assert w.summary is not None and w.summary.steps == 64 and "per dim" in w.status.text()
     # another modality: a clear message, nothing started
-    w.set_pair(checkpoints["nade"], _text_like(tmp_path))
+    w.set_pair(checkpoints["nade"], texts["gpt"])
     run = w.run_id
     assert not w.start()
     assert w.run_id == run and "same modality" in w.last_error
+    w.shutdown()
+
+
+def test_window_compares_two_text_checkpoints(qtbot, texts, tmp_path) -> None:
+    from arstudio.qt.checkpoints.compare_window import CompareWindow
+
+    w = CompareWindow()
+    qtbot.addWidget(w)
+    w.set_pair(texts["gpt"], texts["rnn"])
+    w.samples.setValue(3)
+    _run(w, qtbot)
+    s = w.summary
+    assert s is not None and s.steps == 16 and s.batch == 3  # up to the RNN's shorter context
+    assert all(math.isfinite(v) for v in (s.kl_mean, s.kl_max, s.dlogp_mean, s.dlogp_abs_mean)) and s.kl_mean > 0
+    assert f"Mean KL(A ‖ B) {s.kl_mean:.4f} nats per token" in w.status.text() and "nan" not in w.status.text()
+    assert len(w.divergence.kl_v) == 16 and np.isfinite(w.divergence.kl_v).all()
+    assert np.isfinite(w.divergence.dlogp_v).all()
+    # the samples as text, the steps of largest KL beside them; no image views
+    assert w.canvas_a.isHidden() and w.heatmap.isHidden() and not w.text_a.isHidden()
+    lines = w.text_a.toPlainText().split("\n")
+    assert len(lines) == 3 and all(lines)
+    assert w.disagreements.toPlainText().startswith("Largest KL(A ‖ B) per token, sample 1:")
+    assert w.disagreements.toPlainText().count("\nstep ") == 12
+    # teacher forcing on a text file: both read its tokens
+    (tmp_path / "in.txt").write_text("abc de fg\nabc de fg\n", encoding="utf-8")
+    assert not w.input_button.isHidden()
+    assert w.set_input(tmp_path / "in.txt")
+    _run(w, qtbot)
+    assert w.disagreement is not None and w.disagreement.shape == (16,) and np.isfinite(w.disagreement.kl).all()
+    assert "Teacher-forced on in.txt" in w.disagreements.toPlainText()
+    # another tokenizer: a clear message, nothing started
+    w.set_pair(texts["gpt"], texts["other"])
+    run = w.run_id
+    assert not w.start()
+    assert w.run_id == run and "different tokenizers" in w.last_error
+    w.shutdown()
+
+
+def test_no_exception_leaves_a_slot(qtbot) -> None:
+    from arstudio.qt.checkpoints.compare_window import CompareWindow
+
+    w = CompareWindow()
+    qtbot.addWidget(w)
+    w._on_steps(object())  # what no worker sends: said on the status line, not raised into Qt
+    assert w.last_error.startswith("internal error: AttributeError")
     w.shutdown()
 
 

@@ -12,6 +12,11 @@ from PySide6.QtCore import QPointF, Qt, QThread
 
 from arstudio.core import load_checkpoint, registry, sample
 from arstudio.core.checkpoint import CheckpointMeta, save_checkpoint
+from arstudio.core.modality import get_modality
+from arstudio.data import get_dataset
+from arstudio.io.export import export_samples
+from arstudio.io.png import read_png
+from arstudio.modalities.image.folder import folder_dataset
 
 CFG = {"shape": [1, 8, 8], "values": "categorical", "levels": 17, "channels": 16, "layers": 4, "kernel": 3,
        "first_kernel": 7, "head": 16}
@@ -126,6 +131,47 @@ def test_a_wrong_size_rgb_png_is_converted_and_bad_files_give_a_message(studio, 
     write_grey(tmp_path / "ok.png", np.zeros((8, 8), dtype=np.int64))
     tool.load(tmp_path / "ok.png")  # the studio goes on working
     qtbot.waitUntil(lambda: tool.source == "ok.png", timeout=10000)
+
+
+def test_a_png_gives_the_same_values_to_the_likelihood_tab_import_and_folder_training(studio, pixel_models, qtbot,
+                                                                                       tmp_path):
+    """One file-to-values rule: resized with its aspect kept, dark ink on light paper inverted, quantized."""
+    rng = np.random.default_rng(3)
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    for i in range(10):  # wider than tall, RGB, light paper: every conversion step has work to do
+        rgb = np.full((20, 26, 3), 235, dtype=np.uint8)
+        top, left = rng.integers(1, 8), rng.integers(1, 10)
+        rgb[top:top + rng.integers(6, 12), left:left + rng.integers(5, 14)] = rng.integers(0, 140, size=3)
+        Image.fromarray(rgb).save(folder / f"{i:02d}.png")
+    files = sorted(folder.glob("*.png"))
+    w = studio(pixel_models["pixelcnn"])
+    spec = w.panel.info.spec
+    imported = np.stack([get_modality("image").import_file(p, spec) for p in files])
+    assert imported.shape == (10, 64) and imported.std() > 0
+    ds = folder_dataset(folder, get_dataset("digits17"))
+    trained = np.empty_like(imported)
+    for part in ("train", "valid", "test"):
+        trained[ds.split[part]] = getattr(ds, part).numpy()
+    np.testing.assert_array_equal(trained, imported)
+    tool = w.panel.likelihood
+    for i in (0, 7):
+        tool.load(files[i])
+        qtbot.waitUntil(lambda: tool.source == files[i].name, timeout=10000)  # noqa: B023 (waited on here)
+        np.testing.assert_array_equal(tool.values, imported[i])
+    assert "inverted" in w.panel.likelihood_view.notes.text()
+
+
+def test_the_sample_export_is_the_one_exporters_png_with_its_recipe(studio, wait_finished, pixel_models, tmp_path):
+    w = finished_run(studio, wait_finished, pixel_models["pixelcnn"], batch=3, seed=4)
+    out = w.export_to(tmp_path / "grid.png")
+    assert out is not None
+    pixels, text = read_png(out)
+    assert text["arstudio:seed"] == "4" and text["arstudio:kind"] == "pixelcnn"  # the replay recipe
+    # the bytes `arstudio sample` and `arstudio replay` write for the same samples and recipe
+    same = export_samples(tmp_path / "cli.png", w.panel.info.spec, w.session.record.data(), text)
+    assert same.read_bytes() == out.read_bytes()
+    assert pixels.shape == (1 + 2 * (8 * 8 + 1), 1 + 2 * (8 * 8 + 1))  # 3 samples of 8x8, 8x larger, in a 2x2 grid
 
 
 def test_drawing_with_the_mouse_changes_the_image_and_rescores(studio, pixel_models, qtbot):

@@ -134,7 +134,7 @@ def steps_with(views: list[DistView]) -> list[Step]:
     return [Step(t, 10 + t, np.full(2, t % 2), np.full(2, -0.5), v, forced=t == 1) for t, v in enumerate(views)]
 
 
-def test_emitter_stacks_views_that_match_and_keeps_the_rest_one_by_one():
+def test_emitter_packs_compact_steps_and_cuts_the_batch_when_the_support_changes():
     support = np.arange(2)
     same = [DistView("bars", support, np.full((2, 2), 0.5), np.full(2, 0.69), ("0", "1")) for _ in range(3)]
     sent: list[PackedBatch] = []
@@ -143,23 +143,24 @@ def test_emitter_stacks_views_that_match_and_keeps_the_rest_one_by_one():
         e.add(s)
     e.flush(force=True)
     packed = sent[0]
-    assert packed.views is None and packed.probs.shape == (3, 2, 2)
+    assert packed.dists.probs.shape == (3, 2, 2)
     b = packed.unpack()
     np.testing.assert_array_equal(b.t, [0, 1, 2])
     np.testing.assert_array_equal(b.index, [10, 11, 12])
     np.testing.assert_array_equal(b.forced, [False, True, False])
     np.testing.assert_array_equal(b.values[:, 0], [0, 1, 0])
     assert len(b.views) == 3 and b.views[2].labels == ("0", "1")
-    # a step over another support: from there on the views travel as they are, none lost
+    # a step over another support: the batch so far goes first, then each format in its own batch, none lost
     other = DistView("bars", np.arange(3), np.full((2, 3), 1 / 3), np.full(2, 1.1), None)
     e2 = Emitter(sent.append, 8, InFlight(), 1.0)
     for s in steps_with([same[0], same[1], other, same[2]]):
         e2.add(s)
     e2.flush(force=True)
-    mixed = sent[1].unpack()
-    assert [v.probs.shape for v in mixed.views] == [(2, 2), (2, 2), (2, 3), (2, 2)]
-    np.testing.assert_allclose(mixed.views[0].probs, 0.5)
-    assert mixed.views[2] is other
+    mixed = [v for p in sent[1:] for v in p.unpack().views]
+    assert len(sent) == 4
+    assert [v.probs.shape for v in mixed] == [(2, 2), (2, 2), (2, 3), (2, 2)]
+    np.testing.assert_allclose(mixed[0].probs, 0.5)
+    np.testing.assert_allclose(mixed[2].probs, 1 / 3)
 
 
 def test_emitter_grows_past_its_first_buffer():

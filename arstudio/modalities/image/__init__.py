@@ -16,7 +16,7 @@ def write_png_grid(path: Path, spec: ModelSpec, x: np.ndarray, text: dict[str, s
     from arstudio.io.export import to_unit
     from arstudio.io.png import image_grid, write_png
 
-    imgs = to_unit(spec, x).reshape(len(x), *spec.layout.shape)
+    imgs = to_unit(spec.values, x).reshape(len(x), *spec.layout.shape)
     return write_png(path, image_grid(imgs), text)
 
 

@@ -35,9 +35,11 @@ class StepDivergencePlot(QWidget):
         lay.addWidget(self.plot)
         self.t, self.kl_v, self.dlogp_v = np.zeros(0), np.zeros(0), np.zeros(0)
 
-    def reset(self, length: int) -> None:
-        """Empty, for a run of ``length`` steps."""
+    def reset(self, length: int, unit: str = "") -> None:
+        """Empty, for a run of ``length`` steps; ``unit`` says what a step is (the modality's "dim", "token" ...)."""
         self.t, self.kl_v, self.dlogp_v = np.zeros(0), np.zeros(0), np.zeros(0)
+        self.plot.setLabel("bottom", f"step ({unit})" if unit else "step")
+        self.plot.setLabel("left", f"nats per {unit}" if unit else "nats")
         self.kl.setData([], [])
         self.dlogp.setData([], [])
         self.plot.setXRange(0, max(1, length - 1), padding=0.01)

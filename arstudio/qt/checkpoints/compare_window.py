@@ -1,45 +1,75 @@
-"""The compare window: two checkpoints of the same modality side by side (see ``arstudio.qt.checkpoints.compare``).
+"""The compare window: two checkpoints of one modality side by side (the logic is ``arstudio.train.compare``).
 
-It decides what to run and feeds the views: two sample grids, the per-step divergence plot, the
-teacher-forcing heatmap and the metrics table. The work runs in ``CompareWorker``'s thread.
+It decides what to run and feeds the views: both runs' samples (an image grid for (C, H, W)
+layouts, the sequences as text otherwise), the per-step divergence plot, the metrics table, and
+where the models disagree most (a teacher-forcing heatmap over an image; for sequences the steps
+of largest KL with what each model wrote). Units come from the modality (``Modality.step_unit``).
+The work runs in ``CompareWorker``'s thread; no exception leaves a slot: it becomes the status line.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from PySide6.QtCore import QThread, Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QLabel, QPushButton,
-                               QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QDoubleSpinBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, QLabel, QPlainTextEdit,
+                               QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from arstudio.core import catalog
 from arstudio.core.checkpoint import read_meta
+from arstudio.core.modality import Modality, get_modality
 from arstudio.core.policy import SamplingPolicy
 from arstudio.core.registry import get as get_kind
-from arstudio.qt.checkpoints.compare import (CompareBatch, CompareRequest, CompareStarted, CompareWorker, Disagreement,
-                                 check_comparable, image_input)
-from arstudio.qt.views import theme
+from arstudio.core.spec import ValueSpace
+from arstudio.io.export import to_unit
+from arstudio.qt.checkpoints.compare import (CompareBatch, CompareRequest, CompareStarted, CompareSummary,
+                                             CompareWorker, Disagreement, check_comparable, is_grid)
 from arstudio.qt.checkpoints.compare_plots import DisagreementHeatmap, StepDivergencePlot
-from arstudio.qt.modalities.image.grid import ImageGridCanvas
+from arstudio.qt.modalities.image.grid import ImageGridCanvas, cells_rgb
+from arstudio.qt.views import theme
+from arstudio.train.compare import modality_of
+
+F = TypeVar("F", bound=Callable[..., Any])
+TOP_STEPS = 12  # steps listed where the two sequences disagree most
 
 
 def brightness(values: np.ndarray, started: CompareStarted) -> np.ndarray:
-    """Values to [0, 1] (NaN stays NaN)."""
-    if started.levels:
-        return values / max(started.levels - 1, 1)
-    return np.clip((values - started.low) / max(started.high - started.low, 1e-12), 0, 1)
+    """Values to [0, 1] by the one value-to-brightness map (NaN stays NaN)."""
+    space = (ValueSpace("categorical", started.levels) if started.levels
+             else ValueSpace("continuous", 0, started.low, started.high))
+    return to_unit(space, values)
 
 
-def cells_rgb(unit: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """[B, D] brightness to [B, H, W, 3] uint8 cells, unsampled places slate."""
-    c, h, w = shape
-    x = unit.reshape(len(unit), c, h, w)
-    rgb = x[:, :3].transpose(0, 2, 3, 1) if c >= 3 else np.repeat(x[:, :1], 3, axis=1).transpose(0, 2, 3, 1)
-    out = np.rint(np.nan_to_num(rgb) * 255).astype(np.uint8)
-    out[np.isnan(rgb).any(-1)] = theme.UNFILLED
-    return out
+def label_of(v: float, labels: tuple[str, ...] | None) -> str:
+    """A value as its display label (a token's text), else the number."""
+    if np.isnan(v):
+        return ""
+    i = int(v)
+    if labels is not None and float(i) == v and 0 <= i < len(labels):
+        return labels[i]
+    return f"{v:g} "
+
+
+def sequence_text(row: np.ndarray, labels: tuple[str, ...] | None) -> str:
+    """One sampled sequence (NaN = not written yet) as text."""
+    return "".join(label_of(float(v), labels) for v in row if not np.isnan(v))
+
+
+def _guarded(slot: F) -> F:
+    """A slot whose exception becomes the window's status line instead of escaping into Qt."""
+    @functools.wraps(slot)
+    def run(self: "CompareWindow", *args: Any) -> Any:
+        try:
+            return slot(self, *args)
+        except Exception as e:  # a bug: say it, keep the window alive
+            self._fail(f"internal error: {type(e).__name__}: {e}")
+            return None
+
+    return run  # type: ignore[return-value]
 
 
 class CompareWindow(QWidget):
@@ -54,25 +84,37 @@ class CompareWindow(QWidget):
         self.resize(1240, 760)
         self.run_id = 0
         self.started: CompareStarted | None = None
+        self.summary: CompareSummary | None = None
         self.values: dict[str, np.ndarray] = {}
+        self.log_p: dict[str, np.ndarray] = {}
         self.forced: dict[int, Any] = {}
         self.input_x: np.ndarray | None = None
+        self.input_name = ""
+        self._input_for: str | None = None  # the checkpoint A that ``input_x`` was read for
+        self.disagreement: Disagreement | None = None
+        self._teacher_text = ""
         self.last_error = ""
         self.finished = False
 
         self.a, self.b = QComboBox(), QComboBox()
         self.a.setToolTip("Checkpoint A (left)")
-        self.b.setToolTip("Checkpoint B (right): of the same modality as A")
+        self.b.setToolTip("Checkpoint B (right): of the same modality as A (text: with the same tokenizer)")
         self.samples = QSpinBox(minimum=1, maximum=64, value=4)
         self.samples.setToolTip("Samples per model; both use the same seed")
         self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=0)
         self.seed.setToolTip("One seed drives both models")
         self.temperature = QDoubleSpinBox(minimum=0.0, maximum=5.0, singleStep=0.1, value=1.0, decimals=2)
         self.temperature.setToolTip("Sampling temperature for both (0 = greedy)")
+        self.steps = QSpinBox(minimum=0, maximum=1_000_000, value=0)
+        self.steps.setSpecialValueText("all")
+        self.steps.setToolTip("Steps to compare (all: every step both models write; sequences: up to the "
+                              "shorter context)")
         self.run_button = QPushButton("Compare")
-        self.run_button.setToolTip("Sample both with the same settings, step by step, and teacher-force both on the input")
-        self.input_button = QPushButton("Teacher-force on an image…")
-        self.input_button.setToolTip("Pick an image: both models read it, and the heatmap shows where they disagree")
+        self.run_button.setToolTip("Sample both with the same settings, step by step, and teacher-force both "
+                                   "on the input")
+        self.input_button = QPushButton("Teacher-force on a file…")
+        self.input_button.setToolTip("Pick a file: both models read it, and the view on the right shows where "
+                                     "their predictions differ")
         self.table = QTableWidget(0, 3)
         self.table.setHorizontalHeaderLabels(["", "A", "B"])
         self.table.setToolTip("Both checkpoints' held-out metrics")
@@ -81,7 +123,7 @@ class CompareWindow(QWidget):
         self.status.setWordWrap(True)
         form = QFormLayout()
         for label, w in (("A", self.a), ("B", self.b), ("Samples", self.samples), ("Seed", self.seed),
-                         ("Temperature", self.temperature)):
+                         ("Temperature", self.temperature), ("Steps", self.steps)):
             form.addRow(label, w)
         left = QVBoxLayout()
         left.addLayout(form)
@@ -90,20 +132,34 @@ class CompareWindow(QWidget):
         left.addWidget(self.table, 1)
         left.addWidget(self.status)
         self.canvas_a, self.canvas_b = ImageGridCanvas(), ImageGridCanvas()
+        self.text_a, self.text_b = QPlainTextEdit(), QPlainTextEdit()
+        for side, text in (("A", self.text_a), ("B", self.text_b)):
+            text.setReadOnly(True)
+            text.setToolTip(f"What {side} wrote: one sample per line")
+            text.hide()
         self.title_a, self.title_b = QLabel("A"), QLabel("B")
         self.divergence = StepDivergencePlot()
         self.divergence.setToolTip("Per step, batch means: KL between the two models' distributions, and the "
                                    "difference in log p of the values they chose")
         self.heatmap = DisagreementHeatmap()
-        self.heatmap.setToolTip("Teacher forcing: KL(p_A ‖ p_B) at each pixel of the input (brighter = more disagreement)")
+        self.heatmap.setToolTip("Teacher forcing: KL(p_A ‖ p_B) at each pixel of the input "
+                                "(brighter = more disagreement)")
+        self.disagreements = QPlainTextEdit()
+        self.disagreements.setReadOnly(True)
+        self.disagreements.setToolTip("The steps where the two models disagree most (largest KL), with what each "
+                                      "wrote in the first sample")
+        self.disagreements.hide()
         grid = QGridLayout(self)
         grid.addLayout(left, 0, 0, 3, 1)
         grid.addWidget(self.title_a, 0, 1)
         grid.addWidget(self.title_b, 0, 2)
         grid.addWidget(self.canvas_a, 1, 1)
         grid.addWidget(self.canvas_b, 1, 2)
+        grid.addWidget(self.text_a, 1, 1)
+        grid.addWidget(self.text_b, 1, 2)
         grid.addWidget(self.divergence, 2, 1, 1, 2)
         grid.addWidget(self.heatmap, 0, 3, 3, 1)
+        grid.addWidget(self.disagreements, 0, 3, 3, 1)
         grid.setColumnStretch(1, 3)
         grid.setColumnStretch(2, 3)
         grid.setColumnStretch(3, 2)
@@ -123,20 +179,25 @@ class CompareWindow(QWidget):
         self._thread.start()
         self.run_button.clicked.connect(self.start)
         self.input_button.clicked.connect(self._pick_input)
+        self.a.currentIndexChanged.connect(self._on_pick)
         self.refresh()
 
+    # ---- choosing what to compare ----------------------------------------------------------------
     def refresh(self, extra: list[Path] | None = None) -> None:
         """List the shipped and user checkpoints (and ``extra`` files) in both pickers."""
         entries = [(e.name, str(e.path)) for e in catalog.list_checkpoints() if e.meta is not None]
         entries += [(p.stem, str(p)) for p in extra or [] if str(p) not in {q for _, q in entries}]
         for combo in (self.a, self.b):
             current = combo.currentData()
+            combo.blockSignals(True)
             combo.clear()
             for name, path in entries:
                 combo.addItem(name, path)
             combo.setCurrentIndex(max(0, combo.findData(current)))
+            combo.blockSignals(False)
         if self.b.currentIndex() == self.a.currentIndex() and self.b.count() > 1:
             self.b.setCurrentIndex((self.a.currentIndex() + 1) % self.b.count())
+        self._on_pick()
 
     def set_pair(self, a: str | Path, b: str | Path) -> None:
         """Pick checkpoints A and B (added to the pickers if not listed)."""
@@ -144,26 +205,51 @@ class CompareWindow(QWidget):
             if combo.findData(p) < 0:
                 combo.addItem(Path(p).stem, p)
             combo.setCurrentIndex(combo.findData(p))
+        self._on_pick()
 
     def set_forced(self, forced: dict[int, Any]) -> None:
         """Forced values (step -> value) that drive both runs."""
         self.forced = dict(forced)
 
+    def _modality_a(self) -> Modality | None:
+        """Checkpoint A's modality plug-in (None when A cannot be read or its modality is not installed)."""
+        try:
+            return get_modality(modality_of(read_meta(self.a.currentData())))
+        except Exception:
+            return None
+
+    @_guarded
+    def _on_pick(self, *_: Any) -> None:
+        """Offer teacher forcing on a file where A's modality reads a person's files."""
+        m = self._modality_a()
+        self.input_button.setVisible(m is not None and m.import_file is not None)
+        if m is not None:
+            self.input_button.setToolTip(f"Pick a file ({m.title.lower()}): both models read it, and the view on "
+                                         "the right shows where their predictions differ")
+
     def set_input(self, path: str | Path) -> bool:
-        """Teacher-force both on an image file (converted to A's shape and values)."""
+        """Teacher-force both on a file, read by A's modality (converted to A's shape and values)."""
         try:
             meta = read_meta(self.a.currentData())
             model = get_kind(meta.kind).build(meta.config)
-            self.input_x = image_input(path, tuple(model.spec.layout.shape), model.spec.values)
+            m = get_modality(model.spec.layout.modality)
+            if m.import_file is None:
+                raise ValueError(f"{m.name} models cannot read a file")
+            self.input_x = np.asarray(m.import_file(Path(path), model.spec)).reshape(-1)
         except Exception as e:
             self._fail(f"{path}: cannot be used as an input ({e})")
             return False
-        self.input_name = Path(path).name
+        self.input_name, self._input_for = Path(path).name, self.a.currentData()
         return True
 
-    def _pick_input(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "An image to teacher-force both models on", str(Path.home()),
-                                              "Images (*.png *.jpg *.jpeg *.bmp *.gif);;All files (*)")
+    @_guarded
+    def _pick_input(self, *_: Any) -> None:
+        m = self._modality_a()
+        if m is None:
+            self._fail("checkpoint A cannot be read")
+            return
+        filters = f"{m.title} ({' '.join('*' + s for s in m.suffixes)});;All files (*)"
+        path, _ = QFileDialog.getOpenFileName(self, "A file to teacher-force both models on", str(Path.home()), filters)
         if path and self.set_input(path):
             self.start()
 
@@ -175,70 +261,135 @@ class CompareWindow(QWidget):
             return False
         try:
             check_comparable(pa, pb)
+            policy = SamplingPolicy(temperature=float(self.temperature.value()))
         except Exception as e:
             self._fail(str(e))
             return False
         self.run_id += 1
         self.worker.cancelled_run = self.run_id - 1
-        self.finished, self.started, self.last_error = False, None, ""
-        policy = SamplingPolicy(temperature=float(self.temperature.value()))
+        self.finished, self.started, self.summary, self.last_error = False, None, None, ""
+        self.disagreement, self._teacher_text = None, ""
         self.status.setText("Comparing…")
+        steps = int(self.steps.value()) or None
+        x = self.input_x if self._input_for == pa else None  # an input read for another A does not fit
         self._run_requested.emit(CompareRequest(self.run_id, Path(pa), Path(pb), int(self.samples.value()),
-                                                int(self.seed.value()), policy, dict(self.forced), self.input_x))
+                                                int(self.seed.value()), policy, dict(self.forced), x, steps))
         return True
 
+    # ---- what the worker sends -----------------------------------------------------------------
     def _fail(self, message: str) -> None:
         self.last_error = message
         self.status.setText(f"<span style='color:#e5534b'>{message}</span>")
 
+    @property
+    def grid(self) -> bool:
+        """True when the current run's samples are images (a (C, H, W) layout)."""
+        return self.started is not None and is_grid(self.started.shape)
+
+    @_guarded
     def _on_started(self, s: CompareStarted) -> None:
         if s.run_id != self.run_id:
             return
         self.started = s
-        d = int(np.prod(s.shape))
-        self.values = {"a": np.full((s.batch, d), np.nan), "b": np.full((s.batch, d), np.nan)}
-        for canvas in (self.canvas_a, self.canvas_b):
-            canvas.set_grid(s.batch, s.shape[1], s.shape[2])
+        grid = is_grid(s.shape)
+        d = int(np.prod(s.shape)) if grid else s.steps
+        self.values = {k: np.full((s.batch, d), np.nan) for k in ("a", "b")}
+        self.log_p = {k: np.full((s.batch, s.steps), np.nan) for k in ("a", "b")}
+        for w in (self.canvas_a, self.canvas_b, self.heatmap):
+            w.setVisible(grid)
+        for w in (self.text_a, self.text_b, self.disagreements):
+            w.setVisible(not grid)
+            w.setPlainText("")
+        if grid:
+            for canvas in (self.canvas_a, self.canvas_b):
+                canvas.set_grid(s.batch, s.shape[1], s.shape[2])
         self.title_a.setText(f"A: {self.a.currentText()}")
         self.title_b.setText(f"B: {self.b.currentText()}")
-        self.divergence.reset(d)
+        self.divergence.reset(s.steps, s.step_unit)
         self.table.setRowCount(len(s.rows))
         for i, row in enumerate(s.rows):
             for j, v in enumerate(row):
                 self.table.setItem(i, j, QTableWidgetItem(v))
         self.table.resizeColumnsToContents()
 
+    @_guarded
     def _on_steps(self, b: CompareBatch) -> None:
-        if b.run_id != self.run_id or self.started is None:
+        s = self.started
+        if b.run_id != self.run_id or s is None:
             return
-        self.values["a"][:, b.index_a] = b.value_a.T
-        self.values["b"][:, b.index_b] = b.value_b.T
-        for key, canvas in (("a", self.canvas_a), ("b", self.canvas_b)):
-            canvas.set_cells(cells_rgb(brightness(self.values[key], self.started), self.started.shape))
+        if is_grid(s.shape):
+            self.values["a"][:, b.index_a] = b.value_a.T
+            self.values["b"][:, b.index_b] = b.value_b.T
+            for key, canvas in (("a", self.canvas_a), ("b", self.canvas_b)):
+                canvas.set_cells(cells_rgb(brightness(self.values[key], s).reshape(-1, *s.shape)))
+        else:  # sequences: kept in step order
+            self.values["a"][:, b.t] = b.value_a.T
+            self.values["b"][:, b.t] = b.value_b.T
+            for key, text in (("a", self.text_a), ("b", self.text_b)):
+                text.setPlainText("\n".join(sequence_text(row, s.labels) for row in self.values[key]))
+        if b.log_p_a is not None and b.log_p_b is not None:
+            self.log_p["a"][:, b.t] = b.log_p_a.T
+            self.log_p["b"][:, b.t] = b.log_p_b.T
         self.divergence.append(b.t, b.kl, b.dlogp)
 
+    @_guarded
     def _on_disagreement(self, run_id: int, d: Disagreement) -> None:
-        if run_id != self.run_id or self.started is None:
+        s = self.started
+        if run_id != self.run_id or s is None:
+            return
+        self.disagreement = d
+        name = self.input_name if self._input_for == self.a.currentData() and self.input_name else "a held-out example"
+        caption = (f"Teacher-forced on {name}: total KL {d.kl.sum():.2f} nats; "
+                   f"log p A {d.log_p_a.sum():.2f}, B {d.log_p_b.sum():.2f} nats")
+        if not is_grid(d.shape):  # a sequence: the places of largest KL, as text
+            lines = [caption + f"; largest KL per {s.step_unit}:"]
+            for i in np.argsort(-d.kl, kind="stable")[:TOP_STEPS]:
+                lines.append(f"  {s.step_unit} {int(i)} {label_of(float(d.x[i]), s.labels)!r}: KL {d.kl[i]:.3f} nats; "
+                             f"log p A {d.log_p_a[i]:.2f}, B {d.log_p_b[i]:.2f}")
+            self._teacher_text = "\n".join(lines)
+            self.disagreements.setPlainText(self._teacher_text)
             return
         c, h, w = d.shape
-        img = brightness(d.x, self.started).reshape(c, h, w)
+        img = brightness(d.x, s).reshape(c, h, w)
         img = img[0] if c == 1 else img[:3].transpose(1, 2, 0)
-        heat = d.kl.reshape(c, h, w).sum(0)
-        name = getattr(self, "input_name", "a held-out example") if self.input_x is not None else "a held-out example"
-        self.heatmap.show_map(img, heat, f"Teacher-forced on {name}: total KL {d.kl.sum():.2f} nats; "
-                                         f"log p A {d.log_p_a.sum():.2f}, B {d.log_p_b.sum():.2f} nats")
-        self.disagreement = d
+        self.heatmap.show_map(img, d.kl.reshape(c, h, w).sum(0), caption)
 
+    @_guarded
     def _on_failed(self, run_id: int, message: str) -> None:
         if run_id == self.run_id:
             self._fail(message)
 
-    def _on_finished(self, run_id: int) -> None:
-        if run_id == self.run_id:
-            self.finished = True
-            kl = self.divergence.kl_v
-            self.status.setText(f"Done: mean KL per step {kl.mean():.3f} nats, "
-                                f"Σ(log p_A − log p_B) {self.divergence.dlogp_v.sum():.2f} nats")
+    @_guarded
+    def _on_finished(self, run_id: int, summary: CompareSummary) -> None:
+        if run_id != self.run_id:
+            return
+        self.finished, self.summary = True, summary
+        unit = self.started.step_unit if self.started is not None else "step"
+        first = ("never" if summary.first_difference is None else f"first at step {summary.first_difference}")
+        self.status.setText(
+            f"Done: {summary.steps} {unit}s compared. Mean KL(A ‖ B) {summary.kl_mean:.4f} nats per {unit} "
+            f"(max {summary.kl_max:.4f} at step {summary.kl_max_step}); log p_A(x_A) − log p_B(x_B): mean "
+            f"{summary.dlogp_mean:+.4f}, mean |·| {summary.dlogp_abs_mean:.4f} nats per {unit}; "
+            f"samples differ {1 - summary.agree:.0%} of the time ({first})")
+        if not self.grid:
+            parts = (self._top_disagreements(), self._teacher_text)
+            self.disagreements.setPlainText("\n\n".join(t for t in parts if t))
+
+    def _top_disagreements(self) -> str:
+        """The steps of largest KL, with what A and B wrote there in the first sample."""
+        s = self.started
+        t, kl = self.divergence.t.astype(int), self.divergence.kl_v
+        if s is None or not len(t):
+            return ""
+        lines = [f"Largest KL(A ‖ B) per {s.step_unit}, sample 1:"]
+        for i in np.argsort(-kl, kind="stable")[:TOP_STEPS]:
+            step = int(t[i])
+            va, vb = float(self.values["a"][0, step]), float(self.values["b"][0, step])
+            pa, pb = float(self.log_p["a"][0, step]), float(self.log_p["b"][0, step])
+            mark = "=" if va == vb else "≠"
+            lines.append(f"step {step}: KL {kl[i]:.3f} nats; A {label_of(va, s.labels)!r} (log p {pa:.2f}) "
+                         f"{mark} B {label_of(vb, s.labels)!r} (log p {pb:.2f})")
+        return "\n".join(lines)
 
     def shutdown(self, timeout_ms: int = 5000) -> bool:
         """Stop the comparison and join its thread."""

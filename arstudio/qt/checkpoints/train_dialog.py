@@ -1,8 +1,8 @@
 """Train from the studio: pick a kind, data and the main hyperparameters; watch the curves; pause, cancel, resume.
 
-The dialog only asks and shows. Training runs in ``TrainWorker`` in its own thread; the run is
-saved atomically to the user's checkpoint folder after every evaluation and at the end, and
-``checkpoint_saved`` tells the studio (the browser lists it).
+The dialog only asks and shows. Training (``run_training``) runs as a job of the dialog's
+``JobRunner``, in its own thread; the run is saved atomically to the user's checkpoint folder after
+every evaluation and at the end, and ``checkpoint_saved`` tells the studio (the browser lists it).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import os
 from dataclasses import asdict
 from pathlib import Path
 
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (QComboBox, QDialog, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
                                QLineEdit, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
@@ -22,8 +22,10 @@ from arstudio.core.checkpoint import read_meta
 from arstudio.core.registry import get as get_kind
 from arstudio.core.registry import kinds
 from arstudio.data.datasets import datasets
-from arstudio.qt.checkpoints.train_worker import TrainControl, TrainDone, TrainProgress, TrainRequest, TrainWorker
 from arstudio.qt.checkpoints.train_curves import TrainingCurves
+from arstudio.qt.checkpoints.train_worker import (CheckpointSaved, TrainControl, TrainDone, TrainProgress, TrainRequest,
+                                                  run_training)
+from arstudio.qt.jobs import JobRunner
 from arstudio.train.fit import TrainConfig
 
 FOLDER = "folder"  # item data of the "your own folder of images" entry
@@ -39,11 +41,10 @@ def fmt_eta(seconds: float) -> str:
 
 
 class TrainDialog(QDialog):
-    """Asks for a training run and shows it live; owns the training thread."""
+    """Asks for a training run and shows it live; owns the training thread (a ``JobRunner``)."""
 
     checkpoint_saved = Signal(str)  # a path: a periodic save or the finished run
     run_finished = Signal(object)  # TrainDone
-    _run_requested = Signal(object, object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -116,15 +117,10 @@ class TrainDialog(QDialog):
         lay.addWidget(self.status)
         lay.addLayout(buttons)
 
-        self._thread = QThread()
-        self._thread.setObjectName("arstudio-training")
-        self.worker = TrainWorker()
-        self.worker.moveToThread(self._thread)
-        self._run_requested.connect(self.worker.run)
-        self.worker.progressed.connect(self._on_progress)
-        self.worker.checkpoint_saved.connect(self.checkpoint_saved)
-        self.worker.run_finished.connect(self._on_finished)
-        self._thread.start()
+        self.jobs = JobRunner("arstudio-training", self, stop_ms=10000)
+        self.jobs.progressed.connect(self._on_message)
+        self.jobs.finished.connect(lambda _job, done: self._on_finished(done))
+        self.jobs.failed.connect(lambda _job, message: self._on_finished(TrainDone(self._run_id, None, error=message)))
 
         self.kind.currentIndexChanged.connect(self._on_kind)
         self.data.activated.connect(self._on_data)
@@ -260,7 +256,7 @@ class TrainDialog(QDialog):
         self.status.setText(f"Training {req.kind} on {req.data}; saving to {req.out}")
         self.last_done = None
         self._set_running(True)
-        self._run_requested.emit(req, self.control)
+        self.jobs.submit(run_training, req, self.control, self.jobs.report, self.jobs.cancelled)
         return True
 
     def toggle_pause(self) -> None:
@@ -291,6 +287,13 @@ class TrainDialog(QDialog):
         for w in (self.kind, self.data, self.resume, self.steps, self.batch, self.lr, self.seed, self.eval_every,
                   self.name):
             w.setEnabled(not running)
+
+    def _on_message(self, _job: int, message: object) -> None:
+        if isinstance(message, CheckpointSaved):
+            if message.run_id == self._run_id:
+                self.checkpoint_saved.emit(message.path)
+        elif isinstance(message, TrainProgress):
+            self._on_progress(message)
 
     def _on_progress(self, p: TrainProgress) -> None:
         if p.run_id != self._run_id:
@@ -323,11 +326,10 @@ class TrainDialog(QDialog):
         self.run_finished.emit(done)
 
     def shutdown(self, timeout_ms: int = 10000) -> bool:
-        """Stop any run and join the training thread; True when it stopped in time."""
+        """Stop any run (its best weights so far are saved) and join the training thread; True when it stopped."""
         if self.control is not None:
             self.control.cancel()
-        self._thread.quit()
-        return bool(self._thread.wait(timeout_ms))
+        return self.jobs.shutdown(timeout_ms)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
         """Closing hides the dialog; training goes on (the main window stops it when the studio closes)."""

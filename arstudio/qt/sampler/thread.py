@@ -1,7 +1,7 @@
-"""The generation worker in a thread: a QObject living in its own QThread that owns the model.
+"""The generation worker in a thread: a QObject that owns the model, its calls run as jobs of a ``JobRunner``.
 
 The GUI thread never touches the model. It asks for a checkpoint (``load_checkpoint``) or a run
-(``run``) through queued signals, and steers a running loop through a ``RunControl``. The loop
+(``run``) as jobs of the sampler's worker thread, and steers a running loop through a ``RunControl``. The loop
 itself is ``arstudio.engine.sampling.sample_run``; what comes back is plain data
 (``arstudio.engine.messages``). The studio samples in a child process instead
 (``arstudio.qt.sampler.process``), which sends the same signals; this in-thread worker is the
@@ -10,21 +10,25 @@ fallback (``ARSTUDIO_SAMPLER=thread``) and what most GUI tests drive, being quic
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from arstudio.core.checkpoint import CheckpointError
 from arstudio.core.protocol import ARModel
-from arstudio.qt.gc_guard import no_cyclic_gc
 from arstudio.engine.messages import RunInfo, RunRequest, RunSummary
 from arstudio.engine.sampling import (FREE_UPDATES_PER_S, MAX_IN_FLIGHT, MAX_UPDATES_PER_S, InFlight, PackedBatch,
-                                  RunControl, open_model, sample_run)
+                                      RunControl, open_model, sample_run)
+from arstudio.qt.gc_guard import no_cyclic_gc
+from arstudio.qt.jobs import JobRunner
 
 __all__ = ["FREE_UPDATES_PER_S", "MAX_IN_FLIGHT", "MAX_UPDATES_PER_S", "GenerationWorker", "RunControl",
            "ThreadSampler"]
 
 
 class GenerationWorker(QObject):
-    """Owns the model in the worker thread; loads checkpoints and runs the one generation loop."""
+    """Owns the model; loads checkpoints and runs the one generation loop (called in the worker thread).
+
+    Its signals are emitted from the thread that calls it, so they reach GUI-thread receivers queued.
+    """
 
     checkpoint_loaded = Signal(object)  # ModelInfo
     checkpoint_failed = Signal(str)
@@ -81,8 +85,9 @@ class GenerationWorker(QObject):
 
 
 class ThreadSampler(QObject):
-    """The session's sampler backed by a ``GenerationWorker`` in a QThread of this process.
+    """The session's sampler backed by a ``GenerationWorker`` whose calls are jobs of a ``JobRunner``.
 
+    A newer load or run skips an older one still waiting (the session has cancelled it already).
     Same interface as ``arstudio.qt.sampler.process.ProcessSampler``: the worker's five signals,
     ``load``, ``run``, ``new_control``, ``batch_taken``, ``alive`` and ``shutdown``.
     """
@@ -93,28 +98,20 @@ class ThreadSampler(QObject):
     steps_sampled = Signal(object)  # StepBatch
     run_finished = Signal(object)  # RunSummary
 
-    _load_requested = Signal(str)
-    _run_requested = Signal(object, object)
-
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._thread = QThread()
-        self._thread.setObjectName("arstudio-generation")
         self.worker = GenerationWorker()
-        self.worker.moveToThread(self._thread)
-        self._load_requested.connect(self.worker.load_checkpoint)
-        self._run_requested.connect(self.worker.run)
+        self.jobs = JobRunner("arstudio-generation", self)
         # the worker's signals, forwarded (queued to this object's thread, then re-emitted)
         self.worker.checkpoint_loaded.connect(self.checkpoint_loaded)
         self.worker.checkpoint_failed.connect(self.checkpoint_failed)
         self.worker.run_started.connect(self.run_started)
         self.worker.steps_sampled.connect(self.steps_sampled)
         self.worker.run_finished.connect(self.run_finished)
-        self._thread.start()
 
     def load(self, path: str) -> None:
         """Load ``path`` in the worker thread."""
-        self._load_requested.emit(path)
+        self.jobs.submit_to("load", self.worker.load_checkpoint, path)
 
     def new_control(self, run_id: int, paused: bool, rate: float | None) -> RunControl:
         """Flags for run ``run_id``."""
@@ -122,7 +119,7 @@ class ThreadSampler(QObject):
 
     def run(self, request: RunRequest, control: RunControl) -> None:
         """Start ``request`` in the worker thread (after whatever it is doing now)."""
-        self._run_requested.emit(request, control)
+        self.jobs.submit_to("run", self.worker.run, request, control)
 
     def batch_taken(self) -> None:
         """The GUI took one batch."""
@@ -130,9 +127,8 @@ class ThreadSampler(QObject):
 
     def alive(self) -> bool:
         """True while the worker thread runs."""
-        return bool(self._thread.isRunning())
+        return self.jobs.is_running()
 
     def shutdown(self, timeout_ms: int = 5000) -> bool:
-        """Stop the worker thread (cancel the run first); True when it stopped in time."""
-        self._thread.quit()
-        return bool(self._thread.wait(timeout_ms))
+        """Stop the worker thread (the session cancels the run first); True when it stopped in time."""
+        return self.jobs.shutdown(timeout_ms)

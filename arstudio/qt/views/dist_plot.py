@@ -1,7 +1,9 @@
 """The distribution view: p(x_t | x_<t) of one step as bars (discrete) or a curve (density).
 
 It draws what it is given and reports clicks on a value; which step it shows, and what a click
-means, is decided elsewhere.
+means, is decided elsewhere. A compact view (the run record's: the most likely values of a large
+support) is drawn as its bars, most likely first, then one faded bar for the mass of all the
+others, named in the plot's corner.
 """
 
 from __future__ import annotations
@@ -47,6 +49,10 @@ class DistPlot(QWidget):
             self.plot.addItem(item)
         self.marker.hide()
         self._bar_brush, self._chosen_brush = pg.mkBrush(theme.BAR), pg.mkBrush(theme.CHOSEN)
+        self._rest_brush = pg.mkBrush(theme.BAR + "55")  # the mass of the values a compact view leaves out
+        self.rest_label = pg.TextItem("", color=theme.FOREGROUND, anchor=(1, 0))  # names that mass, top right
+        self.plot.addItem(self.rest_label)
+        self.rest_label.hide()
         self.plot.scene().sigMouseClicked.connect(self._on_click)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
@@ -61,6 +67,7 @@ class DistPlot(QWidget):
     def clear(self, message: str = "No step yet: press Play.") -> None:
         """Show nothing but ``message``."""
         self.bars.setOpts(x=[], height=[])
+        self.rest_label.hide()
         self.curve.setData([], [])
         self.marker.hide()
         self.caption.setText(message)
@@ -84,6 +91,13 @@ class DistPlot(QWidget):
         self.caption.setText(f"<b>{title}</b><br>" + " &nbsp;·&nbsp; ".join(parts))
 
     @staticmethod
+    def rest_text(view: DistView) -> str:
+        """What a compact view says of the values it does not list: how many, and their total p."""
+        n = view.others
+        rest = float(view.rest[0]) if view.rest is not None else 0.0
+        return f"other {n} value{'s' if n != 1 else ''}: p = {rest:.3f}"
+
+    @staticmethod
     def _label(view: DistView, v: int) -> str:
         if view.labels is not None and 0 <= v < len(view.labels):
             return view.labels[v]
@@ -98,36 +112,54 @@ class DistPlot(QWidget):
             support, probs = support[keep], probs[keep]
         x = np.arange(len(support))
         brushes = [self._chosen_brush if chosen is not None and s == chosen else self._bar_brush for s in support]
-        self.bars.setOpts(x=x, height=probs, width=0.8, brushes=brushes)
+        heights = probs
+        other = None
+        if view.rest is not None and view.others:  # a compact view: one faded bar for all the values it leaves out
+            other = "…"
+            x, heights = np.append(x, len(support)), np.append(probs, float(view.rest[0]))
+            brushes.append(self._rest_brush)
+            self.rest_label.setText(self.rest_text(view))
+            self.rest_label.setPos(len(x) - 0.4, 1.0)
+            self.rest_label.show()
+        else:
+            self.rest_label.hide()
+        self.bars.setOpts(x=x, height=heights, width=0.8, brushes=brushes)
         self.curve.setData([], [])
         self.marker.hide()
-        ticks, (pad_left, pad_right) = self._spaced_ticks(view, support, chosen)
+        ticks, (pad_left, pad_right) = self._spaced_ticks(view, support, chosen, other)
         key = ("bars", tuple(t for _, t in ticks))
         if key != self._axes:  # only a new support re-lays out the axes (not a new run of the same model)
             self._axes = key
             self.plot.getAxis("bottom").setTicks([ticks])
             self.plot.setLabel("bottom", "value")
-            self.plot.setXRange(-0.6 - pad_left, len(support) - 0.4 + pad_right, padding=0)
+            self.plot.setXRange(-0.6 - pad_left, len(x) - 0.4 + pad_right, padding=0)
             self.plot.setYRange(0.0, 1.0, padding=0.02)
-        self._shown, self._kind = support, "bars"
+        self._shown, self._kind = support, "bars"  # the "other" bar is past the shown values: not clickable
 
-    def _spaced_ticks(self, view: DistView, support: np.ndarray, chosen: float | None
+    def _spaced_ticks(self, view: DistView, support: np.ndarray, chosen: float | None, other: str | None = None
                       ) -> tuple[list[tuple[int, str]], tuple[float, float]]:
         """A label under every k-th bar, k as small as the plot's width allows without overlap, and the chosen one.
 
         Sorted views (many values) then name the most probable first; 17 or 64 grey levels read
-        like a numeric axis. Also returns the room (in bars) the first and last labels need beyond
+        like a numeric axis. ``other`` labels one more bar after the values (a compact view's rest,
+        "…"), always shown. Also returns the room (in bars) the first and last labels need beyond
         the bars, which the axis would otherwise drop as sticking out.
         """
         labels = [self._label(view, int(s)) for s in support]
-        per_bar = max(80.0, self.plot.width() - 60.0) / max(1, len(labels))
         need = max((len(t) for t in labels), default=1) * LABEL_CHAR_PX + 8
+        labels += [other] if other else []
+        per_bar = max(80.0, self.plot.width() - 60.0) / max(1, len(labels))
         every = max(1, math.ceil(need / per_bar))
         at = [i for i, s in enumerate(support) if chosen is not None and s == chosen]
         c = at[0] if at else None  # the chosen bar is always named; grid labels too close to it give way
 
+        last = len(labels) - 1 if other else None
+
         def shown(i: int) -> bool:
-            return i == c or (i % every == 0 and (c is None or abs(i - c) >= every))
+            if i == c or i == last:
+                return True
+            near = [j for j in (c, last) if j is not None]
+            return i % every == 0 and all(abs(i - j) >= every for j in near)
 
         ticks = [(i, t if shown(i) else "") for i, t in enumerate(labels)]
         def room(text: str) -> float:
@@ -137,6 +169,7 @@ class DistPlot(QWidget):
 
     def _draw_density(self, grid: np.ndarray, dens: np.ndarray, chosen: float | None) -> None:
         self.bars.setOpts(x=[], height=[])
+        self.rest_label.hide()
         self.curve.setData(np.asarray(grid, dtype=np.float64), dens)
         if chosen is not None:
             self.marker.setPos(float(chosen))

@@ -18,6 +18,15 @@ from arstudio.qt.views.plotting import GraphicsLayoutWidget
 PAD = 1  # pixels between cells
 
 
+def cells_rgb(unit: np.ndarray) -> np.ndarray:
+    """Brightness [N, C, H, W] in [0, 1] (C = 1 grey, or 3 RGB) as cells [N, H, W, 3] uint8; NaN (not sampled) slate."""
+    x = np.asarray(unit, dtype=np.float64)
+    rgb = (x[:, :3] if x.shape[1] >= 3 else np.repeat(x[:, :1], 3, axis=1)).transpose(0, 2, 3, 1)  # (N, H, W, 3)
+    out = np.rint(np.clip(np.nan_to_num(rgb), 0.0, 1.0) * 255).astype(np.uint8)
+    out[np.isnan(rgb).any(axis=-1)] = theme.UNFILLED
+    return out
+
+
 def grid_shape(n: int) -> tuple[int, int]:
     """(rows, columns) of a near-square grid for n cells."""
     ncol = max(1, math.ceil(math.sqrt(n)))

@@ -2,7 +2,8 @@
 
 Places not sampled yet are slate; the pixel being written is outlined in orange in every cell;
 the pixel under the mouse is outlined in green and the distribution it was drawn from is shown.
-Forced pixels are tinted red. Exports the grid as a scaled-up PNG.
+Forced pixels are tinted red. Exports the grid as a scaled-up PNG through the one exporter
+(``arstudio.io.export.export_samples``), as ``arstudio sample`` and ``arstudio replay`` do.
 
 The panel's tools (issue 3): a dependency overlay that shades the earlier pixels by how much they
 influence the outlined pixel (its blind spot striped), a label picker for class-conditional
@@ -21,25 +22,17 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSizePo
 
 from arstudio.core.spec import ValueSpace
 from arstudio.engine.messages import ModelInfo
+from arstudio.io.errors import ExportError
+from arstudio.io.export import export_samples, to_unit
 from arstudio.qt.panel import ModalityPanel
 from arstudio.qt.modalities.image.analysis import DependencyResult, PixelAnalysis
 from arstudio.qt.modalities.image.tools import LikelihoodTool
 from arstudio.engine.record import RunRecord
 from arstudio.qt.views import theme
 from arstudio.qt.modalities.image.dependency_overlay import DependencyOverlay
-from arstudio.qt.modalities.image.grid import ImageGridCanvas
+from arstudio.qt.modalities.image.grid import ImageGridCanvas, cells_rgb
 from arstudio.qt.modalities.image.likelihood_view import LikelihoodView
 from arstudio.train.scoring import class_names
-
-EXPORT_SCALE = 8
-
-
-def to_unit(values: np.ndarray, space: ValueSpace) -> np.ndarray:
-    """Map values to brightness in [0, 1] (NaN stays NaN): v / (n-1) for discrete, (v-low)/(high-low) else."""
-    if space.discrete:
-        return values / max(space.n - 1, 1)
-    return np.clip((values - space.low) / max(space.high - space.low, 1e-12), 0.0, 1.0)
-
 
 def blind_spot(seen: np.ndarray, unseen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Split unseen earlier pixels [h, w] into a blind spot (inside the box the seen ones span) and the rest."""
@@ -57,8 +50,6 @@ class PixelPanel(ModalityPanel):
     modality = "image"
     title = "Samples"
     export_label = "Export PNG…"
-    export_filter = "PNG image (*.png)"
-    export_suffix = ".png"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -209,14 +200,10 @@ class PixelPanel(ModalityPanel):
 
     def cells(self, record: RunRecord) -> np.ndarray:
         """The samples as brightness [N, C, H, W] in [0, 1], NaN where nothing is sampled yet."""
-        return to_unit(record.data(), self.space).reshape(record.batch, *self.shape)
+        return to_unit(self.space, record.data()).reshape(record.batch, *self.shape)
 
     def _redraw(self, record: RunRecord) -> None:
-        x = self.cells(record)  # (N, C, H, W)
-        rgb = x[:, :3].transpose(0, 2, 3, 1) if x.shape[1] >= 3 else np.repeat(x[:, :1], 3, axis=1).transpose(0, 2, 3, 1)
-        unfilled = np.isnan(rgb).any(axis=-1)  # (N, H, W)
-        out = np.rint(np.nan_to_num(rgb) * 255).astype(np.uint8)
-        out[unfilled] = theme.UNFILLED
+        out = cells_rgb(self.cells(record))  # (N, H, W, 3)
         if record.forced.any():
             idx = record.order[: record.filled][record.forced[: record.filled]]
             rows, cols = (idx % (self.shape[1] * self.shape[2])) // self.shape[2], idx % self.shape[2]
@@ -324,12 +311,10 @@ class PixelPanel(ModalityPanel):
 
     # ---- export ------------------------------------------------------------------------------
     def export(self, path: Path, record: RunRecord, text: dict[str, str]) -> Path:
-        from arstudio.io import png
-
-        x = np.nan_to_num(self.cells(record), nan=0.0)
-        if x.shape[1] not in (1, 3):
-            x = x[:, :1]
-        return png.write_png(path, png.image_grid(x, scale=EXPORT_SCALE), text=text)
+        """The run's samples as one PNG grid (places not sampled yet black), the replay recipe (``text``) in it."""
+        if self.info is None:
+            raise ExportError("no model is loaded")
+        return export_samples(path, self.info.spec, record.data(), text)
 
 
 

@@ -18,19 +18,14 @@ from PySide6.QtWidgets import QFileDialog
 
 import arstudio
 from arstudio.core.spec import ValueSpace
+from arstudio.io.export import to_unit
 from arstudio.io.images import heatmap_figure
 from arstudio.engine.messages import ModelInfo
 from arstudio.qt.modalities.image.analysis import HeldoutResult, LoadResult, PixelAnalysis, ScoreResult
 from arstudio.qt.views import theme
+from arstudio.qt.modalities.image.grid import cells_rgb
 from arstudio.qt.modalities.image.likelihood_view import LikelihoodView
 from arstudio.train.scoring import bits_per_dim, class_names, standing
-
-
-def unit_of(values: np.ndarray, space: ValueSpace) -> np.ndarray:
-    """Values to brightness in [0, 1] (NaN stays NaN)."""
-    if space.discrete:
-        return values / max(space.n - 1, 1)
-    return np.clip((values - space.low) / max(space.high - space.low, 1e-12), 0.0, 1.0)
 
 
 class LikelihoodTool(QObject):
@@ -98,10 +93,7 @@ class LikelihoodTool(QObject):
         self.view.notes.setText(f"<b>{self.source}</b>" + (": " + "; ".join(self.notes) if self.notes else ""))
 
     def _draw_image(self) -> None:
-        c, h, w = self.shape
-        unit = unit_of(self.values, self.space).reshape(c, h, w)
-        rgb = unit[:3] if c >= 3 else np.repeat(unit[:1], 3, axis=0)
-        self.view.editor.set_image(np.rint(np.nan_to_num(rgb).transpose(1, 2, 0) * 255).astype(np.uint8))
+        self.view.editor.set_image(cells_rgb(to_unit(self.space, self.values).reshape(1, *self.shape))[0])
 
     # ---- gestures ----------------------------------------------------------------------------
     def _ink(self, erase: bool) -> float:
@@ -182,7 +174,7 @@ class LikelihoodTool(QObject):
         if r.label is not None:
             text["label"] = str(r.label)
         try:
-            fig = heatmap_figure(unit_of(self.values, self.space).reshape(c, h, w), nll, self._vmax(nll),
+            fig = heatmap_figure(to_unit(self.space, self.values).reshape(c, h, w), nll, self._vmax(nll),
                                  scale=max(4, 256 // max(h, w)))
             return png.write_png(path, fig, text)
         except Exception as e:  # ExportError or anything else: a message, never a crash

@@ -49,8 +49,6 @@ class TextPanel(ModalityPanel):
     modality = "text"
     title = "Text"
     export_label = "Export text…"
-    export_filter = "Text with per-token log-probabilities (*.json);;Plain text (*.txt)"
-    export_suffix = ".json"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -241,12 +239,12 @@ class TextPanel(ModalityPanel):
     # ---- hover, click, alternatives ----------------------------------------------------------------
     def alternatives_of(self, record: RunRecord, step: int, k: int = TOP_K) -> tuple[list[int], list[float]]:
         """The ``k`` most likely values of the distribution ``step`` was drawn from, and their probabilities."""
-        view = record.views[step]
+        view = record.view(step, 0)
         if view is None:
             return [], []
         p = np.asarray(view.probs[0], dtype=np.float64)
         top = np.argsort(-p, kind="stable")[:k]
-        return [int(v) for v in top], [float(p[v]) for v in top]
+        return [int(view.support[i]) for i in top], [float(p[i]) for i in top]
 
     def _on_hovered(self, step: int) -> None:
         node = self.nodes.get(self.shown) if self.shown is not None else None
