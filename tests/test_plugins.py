@@ -1,6 +1,7 @@
 """Plug-ins through entry points: every built-in is found through its own, and a third-party
 distribution, built here in a temporary folder, adds a model kind that trains, samples, is listed
-and passes ``arstudio.testing``; broken plug-ins are reported by name while the rest load.
+and passes ``arstudio.testing``; broken plug-ins are reported by name while the rest load, and a
+removed distribution's kinds and data sets go with it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from arstudio.cli import main
 from arstudio.core import plugins, registry
 from arstudio.core.formats import checkpoint_formats
 from arstudio.core.modality import modalities
-from arstudio.data.datasets import datasets
+from arstudio.data.datasets import UnknownDatasetError, dataset_modality, datasets
+from arstudio.data.datasets import reload as reload_datasets
 from arstudio.testing import (
     build_tiny,
     check_causality_by_gradient,
@@ -97,7 +99,16 @@ raise RuntimeError("toybroken.exploding fails on import")
 
 FINE = '''
 class Plain:
-    """A class that is neither a registered model kind nor a Modality."""
+    """A class that is neither a registered model kind, a data set nor a Modality."""
+'''
+
+TOY_DATA = '''
+from arstudio.data.datasets import register_dataset
+
+
+@register_dataset("toydata", modality="image")
+def toydata():
+    raise NotImplementedError("only listed here, never built")
 '''
 
 
@@ -115,29 +126,35 @@ def write_distribution(root: Path, name: str, files: dict[str, str], entry_point
     return root
 
 
+def rescan() -> None:
+    """What the studio does after a distribution is installed or removed: every group scanned again."""
+    plugins.reset()  # modalities and formats read the plug-ins' cache on every lookup
+    registry.reload()
+    reload_datasets()
+
+
 @pytest.fixture
-def install(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Path], None]]:
-    """Put a distribution folder on sys.path and rescan; afterwards remove it and restore every cache."""
-    kinds_before = dict(registry._KINDS)  # reload() rescans entry points but keeps kinds already registered
+def install() -> Iterator[Callable[[Path], Callable[[], None]]]:
+    """Put a distribution folder on sys.path and rescan; returns its uninstall (which runs at the end anyway)."""
     added: list[str] = []
 
-    def add(root: Path) -> None:
-        monkeypatch.syspath_prepend(str(root))
+    def remove() -> None:
+        for p in added:
+            while p in sys.path:
+                sys.path.remove(p)
+        added.clear()
+        for mod in [m for m in sys.modules if m.split(".")[0] in ("toyar", "toybroken")]:
+            del sys.modules[mod]
+        rescan()
+
+    def add(root: Path) -> Callable[[], None]:
+        sys.path.insert(0, str(root))
         added.append(str(root))
-        plugins.reset()
-        registry.reload()
+        rescan()
+        return remove
 
     yield add
-    for p in added:
-        while p in sys.path:
-            sys.path.remove(p)
-    for mod in [m for m in sys.modules if m.split(".")[0] in ("toyar", "toybroken")]:
-        del sys.modules[mod]
-    importlib.invalidate_caches()
-    registry._KINDS.clear()
-    registry._KINDS.update(kinds_before)
-    plugins.reset()
-    registry.reload()
+    remove()
 
 
 def declared(group: str) -> dict[str, str]:
@@ -166,8 +183,24 @@ def test_every_built_in_is_found_through_its_entry_point() -> None:
 TOY_ENTRY_POINTS = "[arstudio.models]\ntoy = toyar.model:ToyModel\n"
 
 
+def test_a_removed_distribution_takes_its_kinds_and_data_sets_with_it(
+        tmp_path: Path, install: Callable[[Path], Callable[[], None]]) -> None:
+    builtin_kinds, builtin_data = [k.name for k in registry.kinds()], datasets()
+    uninstall = install(write_distribution(tmp_path / "site", "toyar", {"model": TOY_MODEL, "data": TOY_DATA},
+                                           TOY_ENTRY_POINTS + "\n[arstudio.datasets]\ntoydata = toyar.data:toydata\n"))
+    assert registry.get("toy").modality == "image" and dataset_modality("toydata") == "image"
+    assert [k.name for k in registry.kinds()] == builtin_kinds + ["toy"] and datasets() == builtin_data + ["toydata"]
+    uninstall()
+    assert [k.name for k in registry.kinds()] == builtin_kinds and datasets() == builtin_data
+    with pytest.raises(registry.UnknownKindError, match="toy"):
+        registry.get("toy")
+    with pytest.raises(UnknownDatasetError, match="toydata"):
+        dataset_modality("toydata")
+    assert plugins.broken() == [], [str(b) for b in plugins.broken()]
+
+
 def test_a_third_party_model_kind_is_found_trains_samples_and_passes_the_checks(
-        tmp_path: Path, install: Callable[[Path], None], monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path, install: Callable[[Path], Callable[[], None]], monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     assert "toy" not in {k.name for k in registry.kinds()}
     install(write_distribution(tmp_path / "site", "toyar", {"model": TOY_MODEL}, TOY_ENTRY_POINTS))
@@ -190,7 +223,7 @@ def test_a_third_party_model_kind_is_found_trains_samples_and_passes_the_checks(
 
 
 def test_the_checks_fail_a_third_party_model_that_breaks_an_invariant(
-        tmp_path: Path, install: Callable[[Path], None]) -> None:
+        tmp_path: Path, install: Callable[[Path], Callable[[], None]]) -> None:
     leaky = TOY_MODEL.replace("diagonal=-1)", "diagonal=0)", 1)  # the band now includes the pixel itself
     install(write_distribution(tmp_path / "site", "toyar", {"model": leaky}, TOY_ENTRY_POINTS))
     model, ds = build_tiny("toy")
@@ -206,13 +239,17 @@ exploding = toybroken.exploding:Model
 missing = toybroken.fine:NoSuchThing
 unregistered = toybroken.fine:Plain
 
+[arstudio.datasets]
+explodingdata = toybroken.exploding:build
+unregistereddata = toybroken.fine:Plain
+
 [arstudio.modalities]
 notamodality = toybroken.fine:Plain
 """
 
 
 def test_broken_plug_ins_are_reported_by_name_and_the_rest_load(
-        tmp_path: Path, install: Callable[[Path], None], capsys: pytest.CaptureFixture[str],
+        tmp_path: Path, install: Callable[[Path], Callable[[], None]], capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
     install(write_distribution(tmp_path / "site", "toybroken", {"exploding": BROKEN, "fine": FINE},
                                BROKEN_ENTRY_POINTS))
@@ -220,8 +257,14 @@ def test_broken_plug_ins_are_reported_by_name_and_the_rest_load(
     assert set(declared("arstudio.models")) <= names
     assert not names & {"exploding", "missing", "unregistered"}
     assert set(declared("arstudio.modalities")) == set(modalities())
+    data = set(datasets())
+    assert set(declared("arstudio.datasets")) <= data and not data & {"explodingdata", "unregistereddata"}
     broken = {b.name: b for b in plugins.broken()}
-    assert {"exploding", "missing", "unregistered", "notamodality"} <= set(broken)
+    assert {"exploding", "missing", "unregistered", "notamodality", "explodingdata", "unregistereddata"} <= set(broken)
+    assert "fails on import" in broken["explodingdata"].error and broken["explodingdata"].group == "arstudio.datasets"
+    assert "register_dataset" in broken["unregistereddata"].error
+    with pytest.raises(UnknownDatasetError, match="explodingdata"):
+        dataset_modality("explodingdata")
     assert "fails on import" in broken["exploding"].error and broken["exploding"].group == "arstudio.models"
     assert "NoSuchThing" in broken["missing"].error
     assert "register" in broken["unregistered"].error

@@ -74,8 +74,12 @@ def broken(group: str | None = None) -> list[BrokenPlugin]:
         return [b for g in groups for b in _broken.get(g, [])]
 
 
-def reset() -> None:
-    """Forget what was loaded, so that the next lookup scans the entry points again (tests, new installs)."""
+def reset(group: str | None = None) -> None:
+    """Forget what was loaded (of one group, or of all), so that the next lookup scans the entry points again.
+
+    After installing or removing a distribution; ``importlib.invalidate_caches()`` makes a new one visible.
+    """
     with _lock:
-        _loaded.clear()
-        _broken.clear()
+        for g in [group] if group else list(_loaded.keys() | _broken.keys()):
+            _loaded.pop(g, None)
+            _broken.pop(g, None)

@@ -5,14 +5,18 @@ Each kind is an entry point of the ``arstudio.models`` group whose value is its 
 Loading the entry point imports the class's module, whose ``@register(...)`` decorator states the
 kind's name, modality, title and defaults once. A plug-in that fails to load, or loads but
 registers no kind of its name, is reported by name (``arstudio.core.plugins.broken``) and the
-rest load. The core names the group, never a package of ours.
+rest load. ``reload()`` scans again after a plug-in is installed or removed: a kind whose entry
+point has gone is dropped (one registered by the decorator alone, outside any entry point, stays).
+The core names the group, never a package of ours.
 """
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from arstudio.core import plugins
 from arstudio.core.plugins import load_group, report_broken
 from arstudio.core.protocol import ARModel
 
@@ -45,6 +49,7 @@ class ModelKind:
 
 
 _KINDS: dict[str, ModelKind] = {}
+_FROM_ENTRY_POINTS: set[str] = set()  # the kinds the last scan found through their entry points
 _loaded = False
 
 
@@ -69,19 +74,32 @@ def _ensure_loaded() -> None:
     if _loaded:
         return
     _loaded = True
-    for name, obj in load_group(GROUP).items():
+    found = load_group(GROUP)
+    for name in _FROM_ENTRY_POINTS - found.keys():  # its entry point has gone (or no longer loads)
+        _KINDS.pop(name, None)
+    _FROM_ENTRY_POINTS.clear()
+    for name, obj in found.items():
         kind = _KINDS.get(name)
         if kind is None or kind.cls is not obj:
             report_broken(GROUP, name, getattr(obj, "__qualname__", repr(obj)),
                           f"its entry point names {obj!r}, which registers no model kind {name!r} "
                           "(decorate the class with @arstudio.core.registry.register)")
             _KINDS.pop(name, None)
+        else:
+            _FROM_ENTRY_POINTS.add(name)
 
 
 def reload() -> None:
-    """Scan the entry points again on the next lookup (after installing a plug-in)."""
+    """Scan the entry points again now (after installing or removing a plug-in).
+
+    Kinds of new entry points are added; kinds whose entry point has gone (or fails to load now)
+    are dropped; kinds registered by the decorator outside any entry point stay.
+    """
     global _loaded
+    importlib.invalidate_caches()
+    plugins.reset(GROUP)
     _loaded = False
+    _ensure_loaded()
 
 
 def modality_of(name: str) -> str:

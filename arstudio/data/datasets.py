@@ -1,13 +1,19 @@
-"""The data set registry: each entry builds a ``Dataset`` with a fixed train / valid / test split."""
+"""The data set registry: each entry builds a ``Dataset`` with a fixed train / valid / test split.
+
+Data sets are found through the ``arstudio.datasets`` entry points, as model kinds are through
+theirs (``arstudio.core.registry``); ``reload()`` scans again after a plug-in is installed or removed.
+"""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
+from arstudio.core import plugins
 from arstudio.core.plugins import load_group, report_broken
 from arstudio.core.spec import Layout, ValueSpace
 
@@ -76,6 +82,7 @@ class DatasetEntry:
 
 _DATASETS: dict[str, DatasetEntry] = {}
 _CACHE: dict[str, Dataset] = {}
+_FROM_ENTRY_POINTS: set[str] = set()  # the data sets the last scan found through their entry points
 _loaded = False
 
 
@@ -86,6 +93,9 @@ def register_dataset(name: str, *, modality: str) -> Callable[[Callable[[], Data
     """
 
     def deco(fn: Callable[[], Dataset]) -> Callable[[], Dataset]:
+        old = _DATASETS.get(name)
+        if old is not None and old.build is not fn:
+            _CACHE.pop(name, None)  # built by the function this one replaces
         _DATASETS[name] = DatasetEntry(name, modality, fn)
         return fn
 
@@ -97,12 +107,34 @@ def _ensure_loaded() -> None:
     if _loaded:
         return
     _loaded = True
-    for name, obj in load_group(GROUP).items():
+    found = load_group(GROUP)
+    for name in _FROM_ENTRY_POINTS - found.keys():  # its entry point has gone (or no longer loads)
+        _DATASETS.pop(name, None)
+    _FROM_ENTRY_POINTS.clear()
+    for name, obj in found.items():
         entry = _DATASETS.get(name)
         if entry is None or entry.build is not obj:
             report_broken(GROUP, name, getattr(obj, "__qualname__", repr(obj)),
                           f"names {obj!r}, which registers no data set {name!r} (decorate it with @register_dataset)")
             _DATASETS.pop(name, None)
+        else:
+            _FROM_ENTRY_POINTS.add(name)
+    for name in _CACHE.keys() - _DATASETS.keys():
+        del _CACHE[name]
+
+
+def reload() -> None:
+    """Scan the entry points again now (after installing or removing a plug-in).
+
+    Data sets of new entry points are added; those whose entry point has gone (or fails to load
+    now) are dropped, with what was built of them; those registered by the decorator outside any
+    entry point stay.
+    """
+    global _loaded
+    importlib.invalidate_caches()
+    plugins.reset(GROUP)
+    _loaded = False
+    _ensure_loaded()
 
 
 def datasets(modality: str | None = None) -> list[str]:

@@ -50,7 +50,7 @@ class RunRequest:
     ordering: int = 0
     prefix: np.ndarray | None = None  # [B, t0] values in step order, kept as they are
     forced: dict[int, Any] = field(default_factory=dict)  # step -> value (int or [B])
-    cond: np.ndarray | None = None  # [B] class labels for a conditional model
+    cond: np.ndarray | None = None  # [B, ...] each sample's condition (class labels ...) for a conditional model
     given: np.ndarray | None = None  # [D] or [B, D] values in data order that the run keeps (complete from here)
     given_mask: np.ndarray | None = None  # [D] bool: which places of ``given`` are kept
     steps: int | None = None  # stop after this many steps in all, prefix included (None: the whole layout)
@@ -78,6 +78,35 @@ class RunRequest:
         forced = {int(t): vals[:, t].copy() for t in np.flatnonzero(mask[t0:]) + t0}
         return replace(self, prefix=vals[:, :t0].copy() if t0 else None, forced={**forced, **self.forced},
                        given=None, given_mask=None)
+
+
+@dataclass(frozen=True, eq=False)
+class Condition:
+    """What the next runs are conditioned on, as a panel chose it: sample b gets ``values[b % len(values)]``.
+
+    A class label is ``Condition(np.array([3]))`` and "each label in turn" ``Condition(np.arange(k))``;
+    a modality that conditions on a whole array (a mel spectrogram, a caption's tokens) gives one
+    entry [1, ...] that every sample shares, and a replayed recipe gives its recorded [B] as it is.
+    """
+
+    values: np.ndarray
+
+    def __post_init__(self) -> None:
+        v = np.asarray(self.values)
+        if v.ndim == 0:
+            v = v.reshape(1)
+        if len(v) == 0:
+            raise ValueError("a condition needs at least one value")
+        object.__setattr__(self, "values", v)
+
+    def for_batch(self, batch: int) -> np.ndarray:
+        """The condition of each of ``batch`` samples, [B, ...]."""
+        return self.values[np.arange(batch) % len(self.values)]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Condition) and np.array_equal(self.values, other.values)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from arstudio.core.formats import open_checkpoint
 from arstudio.engine.messages import DistFormat, ModelInfo, RunInfo, RunRequest, RunSummary, StepBatch, StepDists
 
 MAX_UPDATES_PER_S = 60.0
-FREE_UPDATES_PER_S = 20.0  # at unlimited speed: the window draws a few frames a second then (see MainWindow)
+FREE_UPDATES_PER_S = 20.0  # unlimited speed: the window draws a few frames a second (qt/presenter.py's RunPresenter)
 MAX_IN_FLIGHT = 2  # batches sent but not yet taken by the GUI; beyond that the loop keeps accumulating
 
 Send = Callable[[object], None]  # takes a RunInfo, PackedBatch or RunSummary

@@ -35,6 +35,10 @@ class Inspector(QObject):
         self.pinned: tuple[int, int] | None = None
         dist.value_clicked.connect(self._on_value_clicked)
 
+    def set_step_unit(self, unit: str) -> None:
+        """What one step of the loaded model is ("dim", "token" ...), for the strip's bits per step."""
+        self.strip.unit = unit
+
     def clear(self, message: str = "No step yet: press Play.") -> None:
         """Forget the run (a reset or a new model)."""
         self.record, self.hovered, self.pinned = None, None, None

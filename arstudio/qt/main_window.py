@@ -179,7 +179,7 @@ class MainWindow(QMainWindow):
             self.panel.shutdown()
         self.panel = cls()
         self.presenter.set_panel(self.panel)
-        self.panel.label_picked.connect(self.session.set_label)
+        self.panel.condition_chosen.connect(self.session.set_condition)
         self.panel.completion_requested.connect(self.session.complete)
         self.panel.problem_found.connect(self.show_error)
         self.panel.run_planned.connect(self.session.set_plan)

@@ -28,7 +28,7 @@ class ModalityPanel(QWidget):
 
     step_hovered = Signal(int, int)  # step, sample; (-1, -1) when the mouse leaves
     step_picked = Signal(int, int)  # step, sample
-    label_picked = Signal(object)  # class label for the next runs (int; -1 = each in turn; None = none)
+    condition_chosen = Signal(object)  # the Condition the next runs are given (class labels, ...), or None
     completion_requested = Signal(object, object)  # given values [D] in data order, kept places [D] bool
     problem_found = Signal(str, str)  # title, one-line message for the window to show
     run_planned = Signal(object, bool)  # RunPlan the next runs follow (a prompt, a length, an end value); True: start now

@@ -11,6 +11,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QLabel
 
+from arstudio.core.modality import step_unit
 from arstudio.engine.messages import ModelInfo, RunSummary, StepBatch
 from arstudio.engine.record import RunRecord
 from arstudio.qt.controls import ControlsPanel
@@ -57,6 +58,7 @@ class RunPresenter(QObject):
         """A model was loaded: an empty panel for the session's batch, a cleared inspector."""
         if self.panel is not None:
             self.panel.set_model(info, self.session.settings.batch)
+        self.inspector.set_step_unit(step_unit(info.spec.layout.modality))
         self.inspector.clear()
         self._drawn_record = None
 

@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, Signal
 
 import arstudio
 from arstudio.core.replay import Recipe, find_checkpoint, read_recipe, recipe_for_run
-from arstudio.engine.messages import ModelInfo
+from arstudio.engine.messages import Condition, ModelInfo
 from arstudio.engine.record import RunRecord
 from arstudio.qt.sampler.session import RunSession, RunSettings
 
@@ -32,16 +32,6 @@ def export_recipe(model: ModelInfo, record: RunRecord) -> Recipe:
                           prefix=req.prefix, forced=req.forced,
                           cond=None if cond is None else np.asarray(cond).astype(int).tolist(),
                           software=f"arstudio {arstudio.__version__}")
-
-
-def label_for(cond: object, batch: int, classes: int) -> int | None:
-    """The studio's label setting that gives the labels ``cond`` ([B] or one int): a label, -1 for each in turn."""
-    labels = np.broadcast_to(np.asarray(cond, dtype=np.int64), (batch,))
-    if (labels == labels[0]).all():
-        return int(labels[0])
-    if classes and np.array_equal(labels, np.arange(batch) % classes):
-        return -1
-    return None
 
 
 @dataclass(frozen=True)
@@ -74,8 +64,6 @@ class ReplayOpener(QObject):
         """Read ``file``'s recipe and load its checkpoint; False (and ``replay_failed``) when it cannot."""
         try:
             recipe = read_recipe(file)
-            if recipe.cond is not None and not hasattr(self.session, "set_label"):
-                raise ValueError(f"{file}: was made with a condition; the studio cannot set one (use `arstudio replay`)")
             path = find_checkpoint(recipe, extra=extra)
         except Exception as e:  # ReplayError, CheckpointError, ExportError: one line, never a crash
             self.replay_failed.emit(str(e) or type(e).__name__)
@@ -93,13 +81,11 @@ class ReplayOpener(QObject):
             self.replay_failed.emit(f"{pending.file}: follows ordering {r.ordering}, but {info.name} has "
                                     f"{info.num_orderings}")
             return
-        if r.cond is not None or hasattr(self.session, "set_label"):
-            label = None if r.cond is None else label_for(r.cond, r.batch, int(info.spec.cond.get("classes", 0) or 0))
-            if r.cond is not None and label is None:
-                self.replay_failed.emit(f"{pending.file}: its labels {r.cond} are not one the studio can set "
-                                        "(use `arstudio replay`)")
-                return
-            self.session.set_label(label)  # type: ignore[attr-defined]
+        if info.spec.cond:  # the recorded condition of each sample, exactly (none: unconditioned runs)
+            self.session.set_condition(None if r.cond is None else Condition(np.asarray(r.cond)))
+        elif r.cond is not None:
+            self.replay_failed.emit(f"{pending.file}: was made with a condition, but {info.name} takes none")
+            return
         self.session.set_settings(RunSettings(r.batch, r.seed, r.policy, r.ordering))
         prefix = None if r.prefix is None else np.asarray(r.prefix, dtype=np.float64)
         forced = {t: np.asarray(v, dtype=np.float64) for t, v in r.forced.items()}

@@ -2,12 +2,13 @@
 
 The comparison's logic (the core's one loop driving both models, KL, summaries) is tested without
 Qt in tests/train/test_compare_logic.py (a basename apart from this file's, as pytest's default
-import mode needs); here the window and its worker.
+import mode needs); here the window and its job.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 
 import numpy as np
@@ -108,6 +109,46 @@ def test_no_exception_leaves_a_slot(qtbot) -> None:
     qtbot.addWidget(w)
     w._on_steps(object())  # what no worker sends: said on the status line, not raised into Qt
     assert w.last_error.startswith("internal error: AttributeError")
+    w.shutdown()
+
+
+def test_closing_mid_comparison_ends_the_job_and_joins_its_thread(qtbot, texts, monkeypatch) -> None:
+    from arstudio.qt.checkpoints import compare
+    from arstudio.qt.checkpoints.compare_window import CompareWindow
+
+    real, runs = compare.compare_steps, []
+
+    def slow(*args, **kw):  # 16 steps of 50 ms: the comparison is surely running when the window closes
+        run = {"steps": 0, "closed": False}
+        runs.append(run)
+        try:
+            for step in real(*args, **kw):
+                time.sleep(0.05)
+                run["steps"] += 1
+                yield step
+        finally:
+            run["closed"] = run["steps"] < 16
+
+    monkeypatch.setattr(compare, "compare_steps", slow)
+    w = CompareWindow()
+    qtbot.addWidget(w)
+    w.show()
+    w.set_pair(texts["gpt"], texts["rnn"])
+    assert w.start()
+    qtbot.waitUntil(lambda: len(w.divergence.kl_v) > 0, timeout=20000)
+    assert w.start()  # a newer Compare ends the old job at its next yield
+    qtbot.waitUntil(lambda: len(runs) == 2 and runs[0]["closed"] and len(w.divergence.kl_v) > 0, timeout=20000)
+    thread = w.jobs.worker_thread
+    assert thread.isRunning() and not w.finished
+    w.close()  # mid-comparison: the job is closed at its next step and the thread joined
+    assert thread.isFinished() and runs[1]["closed"]
+    qtbot.wait(100)  # nothing more is delivered: no summary, no error, no exception out of a slot
+    assert not w.finished and w.summary is None and not w.last_error and w.status.text() == "Stopped."
+    # opened again, Compare starts a new thread
+    monkeypatch.setattr(compare, "compare_steps", real)
+    w.show()
+    _run(w, qtbot)
+    assert w.jobs.worker_thread is not thread and w.summary is not None and w.summary.steps == 16
     w.shutdown()
 
 

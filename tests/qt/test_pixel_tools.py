@@ -59,7 +59,7 @@ def test_overlay_shows_pixelcnns_blind_spot(studio, wait_finished, pixel_models,
     p = w.panel
     p.dependency_box.setChecked(True)  # follows the newest step first: the last pixel of sample 0
     qtbot.waitUntil(lambda: p.dependency is not None, timeout=30000)
-    assert p.analysis.worker.thread() is not QThread.currentThread()  # computed off the GUI thread
+    assert p.analysis.jobs.worker_thread is not QThread.currentThread()  # computed off the GUI thread
     p.canvas.pixel_clicked.emit(1, *BLIND_TARGET)  # a click picks any pixel of any sample
     index = BLIND_TARGET[0] * 8 + BLIND_TARGET[1]
     qtbot.waitUntil(lambda: p.dependency.index == index and p.dependency.sample == 1, timeout=30000)
@@ -215,7 +215,7 @@ def test_a_conditional_model_gets_the_picked_label(studio, wait_finished, pixel_
     p = w.panel
     assert not p.label_combo.isHidden() and p.label_combo.count() == 11
     p.pick_label(7)
-    assert w.session.label == 7
+    np.testing.assert_array_equal(w.session.condition.values, [7])
     w.controls.play_button.click()
     wait_finished(w)
     rec = w.session.record
@@ -231,7 +231,7 @@ def test_a_conditional_model_gets_the_picked_label(studio, wait_finished, pixel_
 
 def test_an_unconditional_model_hides_the_label_picker(studio, pixel_models):
     w = studio(pixel_models["pixelcnn"])
-    assert w.panel.label_combo.isHidden() and w.session.label is None and w.session.cond(4) is None
+    assert w.panel.label_combo.isHidden() and w.session.condition is None and w.session.cond(4) is None
 
 
 def test_heatmap_export_opens_with_pillow(studio, pixel_models, qtbot, tmp_path):
@@ -252,7 +252,31 @@ def test_heatmap_export_opens_with_pillow(studio, pixel_models, qtbot, tmp_path)
 
 def test_closing_stops_the_analysis_thread(studio, pixel_models):
     w = studio(pixel_models["pixelcnn"])
-    thread = w.panel.analysis._thread
+    thread = w.panel.analysis.jobs.worker_thread
     assert thread.isRunning()
     w.close()
     assert thread.isFinished()
+
+
+def test_a_recipe_with_any_labels_replays_in_the_studio(studio, wait_finished, pixel_models, qtbot, tmp_path):
+    """Each sample's recorded label comes back exactly, not only "one label" or "each in turn"."""
+    from arstudio.core.replay import recipe_for_run
+    from arstudio.core.policy import SamplingPolicy
+
+    path = pixel_models["gated"]
+    model, meta = load_checkpoint(path)
+    labels = [4, 1, 1]
+    x = sample(model, batch=3, seed=6, cond=torch.tensor(labels))
+    recipe = recipe_for_run(path, kind=meta.kind, modality="image", seed=6, batch=3, policy=SamplingPolicy(),
+                            cond=labels, software="test")
+    src = export_samples(tmp_path / "labelled.png", model.spec, x.numpy(), recipe.to_text())
+    w = studio(path, batch=1, seed=0)
+    failed: list[str] = []
+    w.replayer.replay_failed.connect(failed.append)
+    assert w.replayer.open(src, extra=[path])
+    qtbot.waitUntil(lambda: w.session.record is not None and w.session.record.info.request.batch == 3)
+    assert not failed
+    np.testing.assert_array_equal(w.session.record.info.request.cond, labels)
+    w.session.play()
+    wait_finished(w)
+    np.testing.assert_array_equal(w.session.record.data(), x.numpy())

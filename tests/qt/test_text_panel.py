@@ -296,3 +296,10 @@ def test_file_menu_opens_a_gpt2_folder(studio, qtbot, checkpoints, gpt2_folder, 
     assert asked == ["dir"] and w.panel.modality == "text" and not w.last_error
     assert "GPT-2" in w.open_folder_action.toolTip()
     w.close()
+
+
+def test_the_strip_counts_bits_per_token_for_text(studio, wait_finished, text_ckpt) -> None:
+    w = studio(text_ckpt["gpt"], batch=1)
+    w.controls.play_button.click()
+    wait_finished(w)
+    assert "bits/token" in w.strip.summary.text() and "bits/dim" not in w.strip.summary.text()

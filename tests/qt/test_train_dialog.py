@@ -110,7 +110,8 @@ def test_read_only_folder_is_refused_before_training(dialog, tmp_path, make_read
     make_read_only(folder)
     _set(dialog)
     assert not dialog.start()
-    assert "read-only" in dialog.status.text()
+    assert dialog.status.text().startswith("Cannot save the checkpoint: ")
+    assert "permission denied for the folder" in dialog.status.text() and "\n" not in dialog.status.text()
 
 
 def test_a_folder_that_cannot_be_made_is_refused(dialog, tmp_path, monkeypatch) -> None:
@@ -119,7 +120,8 @@ def test_a_folder_that_cannot_be_made_is_refused(dialog, tmp_path, monkeypatch) 
     monkeypatch.setenv("ARSTUDIO_USER_MODELS", str(blocker / "models"))
     _set(dialog)
     assert not dialog.start()
-    assert "Cannot create the checkpoint folder" in dialog.status.text()
+    assert dialog.status.text().startswith("Cannot save the checkpoint: ")
+    assert f"{blocker} is a file, not a folder" in dialog.status.text() and "\n" not in dialog.status.text()
 
 
 def test_trains_on_a_folder_of_images(dialog, qtbot, tmp_path) -> None:

@@ -1,4 +1,4 @@
-"""The compare window's worker: runs ``arstudio.train.compare`` in its own thread, sends plain data.
+"""The compare window's job: runs ``arstudio.train.compare`` in the window's ``JobRunner``, yields plain data.
 
 The comparison itself (both models driven through the core's one ``generate`` loop in lockstep,
 per-step KL and log p, teacher forcing, metrics, the summary figures) is GUI-free and lives in
@@ -9,12 +9,12 @@ dataclasses reach the GUI, tagged with a run id.
 from __future__ import annotations
 
 import time
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal, Slot
 
 from arstudio.core.modality import step_unit
 from arstudio.core.policy import SamplingPolicy
@@ -22,8 +22,9 @@ from arstudio.train.compare import (CompareError, CompareStep, CompareSummary, D
                                     compare_steps, default_input, kl_views, metrics_table, open_pair, summarize,
                                     teacher_forced)
 
-__all__ = ["CompareBatch", "CompareError", "CompareRequest", "CompareStarted", "CompareSummary", "CompareWorker",
-           "Disagreement", "check_comparable", "compare_steps", "is_grid", "kl_views", "teacher_forced"]
+__all__ = ["CompareBatch", "CompareError", "CompareRequest", "CompareStarted", "CompareSummary", "Disagreement",
+           "check_comparable", "compare_batch", "compare_steps", "is_grid", "kl_views", "run_comparison",
+           "teacher_forced"]
 
 
 def is_grid(shape: tuple[int, ...]) -> bool:
@@ -80,60 +81,49 @@ class CompareBatch:
     log_p_b: np.ndarray | None = None
 
 
-# ---- the worker --------------------------------------------------------------------------------
-class CompareWorker(QObject):
-    """Loads both checkpoints and runs the comparison in its own thread."""
+# ---- the job -----------------------------------------------------------------------------------
+Message = CompareStarted | Disagreement | CompareBatch  # what a comparison yields, in this order
 
-    comparison_started = Signal(object)  # CompareStarted
-    steps_compared = Signal(object)  # CompareBatch
-    disagreement_found = Signal(object, object)  # run id, Disagreement
-    comparison_failed = Signal(object, str)  # run id, one line
-    comparison_finished = Signal(object, object)  # run id, CompareSummary
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.cancelled_run = -1
+def run_comparison(req: CompareRequest) -> Generator[Message, None, CompareSummary]:
+    """Compare as ``req`` says, as a job of the window's ``JobRunner`` (in its thread).
 
-    @Slot(object)
-    def run(self, req: CompareRequest) -> None:
-        """Compare as ``req`` says; errors come back as one line."""
-        try:
-            pair = open_pair(req.path_a, req.path_b, steps=req.steps)
-            a, b = pair.a, pair.b
-            v = a.spec.values
-            shape = tuple(a.layout.shape)
-            self.comparison_started.emit(CompareStarted(
-                req.run_id, shape, req.batch, v.n if v.discrete else 0, v.low, v.high,
-                metrics_table(pair.meta_a, pair.meta_b, step_unit(pair.modality)), pair.steps, pair.modality,
-                step_unit(pair.modality), v.labels))
-            x = req.input_x  # a person's file; for images, else the first held-out example when it fits
-            if x is None and is_grid(shape) and tuple(b.layout.shape) == shape:
-                x = default_input(pair.meta_a, a)
-            if x is not None:
-                self.disagreement_found.emit(req.run_id, teacher_forced(a, b, x))
-            done: list[CompareStep] = []
-            pending: list[CompareStep] = []
-            last = time.monotonic()
-            for step in compare_steps(a, b, req.batch, req.seed, req.policy, req.forced, pair.steps):
-                if self.cancelled_run >= req.run_id:
-                    return
-                pending.append(step)
-                done.append(step)
-                if time.monotonic() - last >= 1 / 30:
-                    self._send(req.run_id, pending)
-                    pending, last = [], time.monotonic()
-            self._send(req.run_id, pending)
-            self.comparison_finished.emit(req.run_id, summarize(done))
-        except Exception as e:  # CompareError, CheckpointError, a bug: one line, never a crash
-            self.comparison_failed.emit(req.run_id, str(e) or type(e).__name__)
+    Yields ``CompareStarted`` once both models are loaded, a ``Disagreement`` when there is an input
+    to teacher-force on, then ``CompareBatch`` es at most ~30 times a second; returns the summary.
+    A newer request (or closing the window) closes the generator at its next ``yield``. Errors
+    (CompareError, CheckpointError, a bug) reach the window as the runner's one line.
+    """
+    pair = open_pair(req.path_a, req.path_b, steps=req.steps)
+    a, b = pair.a, pair.b
+    v = a.spec.values
+    shape = tuple(a.layout.shape)
+    yield CompareStarted(req.run_id, shape, req.batch, v.n if v.discrete else 0, v.low, v.high,
+                         metrics_table(pair.meta_a, pair.meta_b, step_unit(pair.modality)), pair.steps,
+                         pair.modality, step_unit(pair.modality), v.labels)
+    x = req.input_x  # a person's file; for images, else the first held-out example when it fits
+    if x is None and is_grid(shape) and tuple(b.layout.shape) == shape:
+        x = default_input(pair.meta_a, a)
+    if x is not None:
+        yield teacher_forced(a, b, x)
+    done: list[CompareStep] = []
+    pending: list[CompareStep] = []
+    last = time.monotonic()
+    for step in compare_steps(a, b, req.batch, req.seed, req.policy, req.forced, pair.steps):
+        pending.append(step)
+        done.append(step)
+        if time.monotonic() - last >= 1 / 30:
+            yield compare_batch(req.run_id, pending)
+            pending, last = [], time.monotonic()
+    if pending:
+        yield compare_batch(req.run_id, pending)
+    return summarize(done)
 
-    def _send(self, run_id: int, steps: list[CompareStep]) -> None:
-        if not steps:
-            return
-        lpa, lpb = np.stack([s.log_p_a for s in steps]), np.stack([s.log_p_b for s in steps])
-        self.steps_compared.emit(CompareBatch(
-            run_id, np.array([s.t for s in steps]), np.array([s.index_a for s in steps]),
-            np.array([s.index_b for s in steps]), np.stack([s.value_a for s in steps]),
-            np.stack([s.value_b for s in steps]), np.array([float(s.kl.mean()) for s in steps]),
-            (lpa - lpb).mean(axis=1), lpa, lpb))
 
+def compare_batch(run_id: int, steps: list[CompareStep]) -> CompareBatch:
+    """Consecutive steps (at least one) as one message."""
+    lpa, lpb = np.stack([s.log_p_a for s in steps]), np.stack([s.log_p_b for s in steps])
+    return CompareBatch(
+        run_id, np.array([s.t for s in steps]), np.array([s.index_a for s in steps]),
+        np.array([s.index_b for s in steps]), np.stack([s.value_a for s in steps]),
+        np.stack([s.value_b for s in steps]), np.array([float(s.kl.mean()) for s in steps]),
+        (lpa - lpb).mean(axis=1), lpa, lpb)

@@ -4,7 +4,9 @@ It decides what to run and feeds the views: both runs' samples (an image grid fo
 layouts, the sequences as text otherwise), the per-step divergence plot, the metrics table, and
 where the models disagree most (a teacher-forcing heatmap over an image; for sequences the steps
 of largest KL with what each model wrote). Units come from the modality (``Modality.step_unit``).
-The work runs in ``CompareWorker``'s thread; no exception leaves a slot: it becomes the status line.
+The comparison (``run_comparison``) is a generator job of the window's ``JobRunner``: a newer Compare
+or closing the window ends the old one at its next yield. No exception leaves a slot: it becomes
+the status line.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
-from PySide6.QtCore import QThread, Qt, Signal
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (QDoubleSpinBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, QLabel, QPlainTextEdit,
                                QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
@@ -27,8 +30,9 @@ from arstudio.core.registry import get as get_kind
 from arstudio.core.spec import ValueSpace
 from arstudio.io.export import to_unit
 from arstudio.qt.checkpoints.compare import (CompareBatch, CompareRequest, CompareStarted, CompareSummary,
-                                             CompareWorker, Disagreement, check_comparable, is_grid)
+                                             Disagreement, check_comparable, is_grid, run_comparison)
 from arstudio.qt.checkpoints.compare_plots import DisagreementHeatmap, StepDivergencePlot
+from arstudio.qt.jobs import JobRunner
 from arstudio.qt.modalities.image.grid import ImageGridCanvas, cells_rgb
 from arstudio.qt.views import theme
 from arstudio.train.compare import modality_of
@@ -74,8 +78,6 @@ def _guarded(slot: F) -> F:
 
 class CompareWindow(QWidget):
     """Two checkpoints side by side; decides what to run, the views draw it."""
-
-    _run_requested = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Window)
@@ -166,17 +168,7 @@ class CompareWindow(QWidget):
         grid.setRowStretch(1, 3)
         grid.setRowStretch(2, 2)
 
-        self._thread = QThread()
-        self._thread.setObjectName("arstudio-compare")
-        self.worker = CompareWorker()
-        self.worker.moveToThread(self._thread)
-        self._run_requested.connect(self.worker.run)
-        self.worker.comparison_started.connect(self._on_started)
-        self.worker.steps_compared.connect(self._on_steps)
-        self.worker.disagreement_found.connect(self._on_disagreement)
-        self.worker.comparison_failed.connect(self._on_failed)
-        self.worker.comparison_finished.connect(self._on_finished)
-        self._thread.start()
+        self.jobs = self._new_runner()
         self.run_button.clicked.connect(self.start)
         self.input_button.clicked.connect(self._pick_input)
         self.a.currentIndexChanged.connect(self._on_pick)
@@ -265,18 +257,40 @@ class CompareWindow(QWidget):
         except Exception as e:
             self._fail(str(e))
             return False
+        if not self.jobs.is_running():  # shut down by an earlier close: the window was opened again
+            self.jobs.deleteLater()
+            self.jobs = self._new_runner()
         self.run_id += 1
-        self.worker.cancelled_run = self.run_id - 1
         self.finished, self.started, self.summary, self.last_error = False, None, None, ""
         self.disagreement, self._teacher_text = None, ""
         self.status.setText("Comparing…")
         steps = int(self.steps.value()) or None
         x = self.input_x if self._input_for == pa else None  # an input read for another A does not fit
-        self._run_requested.emit(CompareRequest(self.run_id, Path(pa), Path(pb), int(self.samples.value()),
-                                                int(self.seed.value()), policy, dict(self.forced), x, steps))
+        req = CompareRequest(self.run_id, Path(pa), Path(pb), int(self.samples.value()), int(self.seed.value()),
+                             policy, dict(self.forced), x, steps)
+        self.jobs.submit(run_comparison, req)  # supersedes the comparison in progress
         return True
 
-    # ---- what the worker sends -----------------------------------------------------------------
+    # ---- what the job sends --------------------------------------------------------------------
+    def _new_runner(self) -> JobRunner:
+        jobs = JobRunner("arstudio-compare", self)
+        jobs.progressed.connect(self._on_message)
+        jobs.finished.connect(lambda _job, summary: self._on_finished(summary))
+        jobs.failed.connect(lambda _job, message: self._on_failed(message))
+        return jobs
+
+    @_guarded
+    def _on_message(self, _job: int, message: object) -> None:
+        """What the comparison yields (the runner delivers only the newest job's)."""
+        if isinstance(message, CompareStarted):
+            self._on_started(message)
+        elif isinstance(message, CompareBatch):
+            self._on_steps(message)
+        elif isinstance(message, Disagreement):
+            self._on_disagreement(message)
+        else:
+            raise TypeError(f"unexpected message {type(message).__name__}")
+
     def _fail(self, message: str) -> None:
         self.last_error = message
         self.status.setText(f"<span style='color:#e5534b'>{message}</span>")
@@ -333,9 +347,9 @@ class CompareWindow(QWidget):
         self.divergence.append(b.t, b.kl, b.dlogp)
 
     @_guarded
-    def _on_disagreement(self, run_id: int, d: Disagreement) -> None:
+    def _on_disagreement(self, d: Disagreement) -> None:
         s = self.started
-        if run_id != self.run_id or s is None:
+        if s is None or s.run_id != self.run_id:
             return
         self.disagreement = d
         name = self.input_name if self._input_for == self.a.currentData() and self.input_name else "a held-out example"
@@ -355,14 +369,11 @@ class CompareWindow(QWidget):
         self.heatmap.show_map(img, d.kl.reshape(c, h, w).sum(0), caption)
 
     @_guarded
-    def _on_failed(self, run_id: int, message: str) -> None:
-        if run_id == self.run_id:
-            self._fail(message)
+    def _on_failed(self, message: str) -> None:
+        self._fail(message)
 
     @_guarded
-    def _on_finished(self, run_id: int, summary: CompareSummary) -> None:
-        if run_id != self.run_id:
-            return
+    def _on_finished(self, summary: CompareSummary) -> None:
         self.finished, self.summary = True, summary
         unit = self.started.step_unit if self.started is not None else "step"
         first = ("never" if summary.first_difference is None else f"first at step {summary.first_difference}")
@@ -392,7 +403,12 @@ class CompareWindow(QWidget):
         return "\n".join(lines)
 
     def shutdown(self, timeout_ms: int = 5000) -> bool:
-        """Stop the comparison and join its thread."""
-        self.worker.cancelled_run = self.run_id
-        self._thread.quit()
-        return bool(self._thread.wait(timeout_ms))
+        """Stop the comparison (at its next step) and join its thread; True when it stopped. Safe to call twice."""
+        if self.run_id and not self.finished and not self.last_error and self.jobs.is_running():
+            self.status.setText("Stopped.")
+        return self.jobs.shutdown(timeout_ms)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
+        """Closing stops the comparison and joins its thread (Compare starts a new one if reopened)."""
+        self.shutdown()
+        super().closeEvent(event)

@@ -8,7 +8,6 @@ every evaluation and at the end, and ``checkpoint_saved`` tells the studio (the 
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import asdict
 from pathlib import Path
 
@@ -22,6 +21,8 @@ from arstudio.core.checkpoint import read_meta
 from arstudio.core.registry import get as get_kind
 from arstudio.core.registry import kinds
 from arstudio.data.datasets import datasets
+from arstudio.io.atomic import check_writable
+from arstudio.io.errors import ExportError
 from arstudio.qt.checkpoints.train_curves import TrainingCurves
 from arstudio.qt.checkpoints.train_worker import (CheckpointSaved, TrainControl, TrainDone, TrainProgress, TrainRequest,
                                                   run_training)
@@ -240,9 +241,10 @@ class TrainDialog(QDialog):
             return False
         self._run_id += 1
         req = self.request()
-        problem = writable_problem(req.out)
-        if problem:
-            self.status.setText(problem)
+        try:  # the one output-path check, before any work (the folder is made when the checkpoint is saved)
+            check_writable(req.out, ".safetensors", make_folders=True)
+        except ExportError as e:
+            self.status.setText(f"Cannot save the checkpoint: {e}")
             return False
         if req.data == FOLDER:
             self.status.setText("Pick a folder of images first.")
@@ -336,16 +338,3 @@ class TrainDialog(QDialog):
         self.hide()
         event.ignore()
 
-
-def writable_problem(out: Path) -> str:
-    """Why a checkpoint could not be written at ``out`` (a one-line message), or '' when it can."""
-    folder = out.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        return f"Cannot create the checkpoint folder {folder}: {e.strerror or e}"
-    if not os.access(folder, os.W_OK | os.X_OK):
-        return f"Cannot write to the checkpoint folder {folder}: permission denied (it is read-only)"
-    if out.exists() and not os.access(out, os.W_OK):
-        return f"Cannot replace {out}: the file is read-only"
-    return ""

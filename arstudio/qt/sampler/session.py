@@ -18,7 +18,7 @@ import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
 
 from arstudio.core.policy import SamplingPolicy
-from arstudio.engine.messages import ModelInfo, RunInfo, RunPlan, RunRequest, RunSummary, StepBatch
+from arstudio.engine.messages import Condition, ModelInfo, RunInfo, RunPlan, RunRequest, RunSummary, StepBatch
 from arstudio.qt.gc_guard import install_gui_collector
 from arstudio.engine.record import RunRecord
 from arstudio.qt.sampler.thread import ThreadSampler
@@ -54,7 +54,7 @@ class RunSession(QObject):
         self.record: RunRecord | None = None
         self.state = IDLE
         self.rate: float | None = None
-        self.label: int | None = None  # class label for conditional models; -1 = each label in turn
+        self.condition: Condition | None = None  # what a conditional model's next runs are given (the panel's choice)
         self.plan = RunPlan()  # what a panel asked the next runs to keep (a prompt, a length, an end value)
         self.dropped = 0  # messages from stale runs, dropped
         self._run_id = 0
@@ -105,21 +105,18 @@ class RunSession(QObject):
         if self._control is not None:
             self._control.set_rate(rate)
 
-    def set_label(self, label: int | None) -> None:
-        """Class label for the next runs of a conditional model (-1: each label in turn); a run restarts."""
-        changed = label != self.label
-        self.label = label
+    def set_condition(self, condition: Condition | None) -> None:
+        """What the next runs of a conditional model are given (a panel's choice); a run under way restarts."""
+        changed = condition != self.condition
+        self.condition = condition
         if changed and self.state in (RUNNING, PAUSED):
             self.start(paused=self.state == PAUSED)
 
     def cond(self, batch: int) -> np.ndarray | None:
-        """The labels [B] a run of ``batch`` samples is conditioned on, or None."""
-        k = int(self.model.spec.cond.get("classes", 0) or 0) if self.model is not None else 0
-        if not k or self.label is None:
+        """Each of ``batch`` samples' condition [B, ...], or None (no condition, or the model takes none)."""
+        if self.model is None or not self.model.spec.cond or self.condition is None:
             return None
-        if self.label < 0:
-            return np.arange(batch, dtype=np.int64) % k
-        return np.full(batch, min(self.label, k - 1), dtype=np.int64)
+        return self.condition.for_batch(batch)
 
     def complete(self, given: np.ndarray, mask: np.ndarray, paused: bool = False) -> int:
         """Sample every place outside ``mask`` given the values ``given`` [D] at the places in it (kept exactly)."""

@@ -12,7 +12,7 @@ from arstudio.qt.views.plotting import PlotWidget
 
 
 class LogProbStrip(QWidget):
-    """A line of per-step log p, forced steps dotted in red, and a summary (total nats, bits/dim)."""
+    """A line of per-step log p, forced steps dotted in red, and a summary (total nats, bits per step)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -37,6 +37,7 @@ class LogProbStrip(QWidget):
         lay.addWidget(self.summary)
         lay.addWidget(self.plot, 1)
         self._length = 0
+        self.unit = "dim"  # what one step is, for "bits per ..." (the modality's step unit)
         self._yrange = (-1.0, 0.1)
         self.plot.enableAutoRange(x=False, y=False)
 
@@ -68,7 +69,7 @@ class LogProbStrip(QWidget):
         total = float(np.sum(log_p))
         bits = -total / (max(n, 1) * np.log(2))
         self.summary.setText(f"sample {sample}: {n} of {self._length} steps &nbsp;·&nbsp; "
-                             f"log p = {total:.2f} nats &nbsp;·&nbsp; {bits:.3f} bits/dim")
+                             f"log p = {total:.2f} nats &nbsp;·&nbsp; {bits:.3f} bits/{self.unit}")
 
     def _fit_y(self, log_p: np.ndarray) -> None:
         """Grow the y range in coarse jumps only, so that the axis is not re-laid out on every redraw."""

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from arstudio.core.checkpoint import CheckpointMeta, load_checkpoint
 from arstudio.core.device import choose_device
@@ -106,17 +106,12 @@ class HeldoutResult:
 class AnalysisWorker:
     """Owns a copy of the model; its methods run as jobs in the analysis thread, one at a time."""
 
-    def __init__(self, thread: QThread | None = None) -> None:
+    def __init__(self) -> None:
         self.model: ARModel | None = None
         self.meta: CheckpointMeta | None = None
         self.path = ""
         self._heldout: dict[str, HeldoutResult] = {}
-        self._thread = thread
         self._stopping = threading.Event()
-
-    def thread(self) -> QThread | None:
-        """The thread this worker's jobs run in (as ``QObject.thread`` says for a QObject)."""
-        return self._thread
 
     def stop(self) -> None:
         """Give up the held-out scoring in progress at the next chunk (called from the GUI thread on shutdown)."""
@@ -237,15 +232,10 @@ class PixelAnalysis(QObject):
         self._loaded_path = ""
         self.ready = False
         self.jobs = JobRunner("arstudio-pixel-analysis", self)
-        self.worker = AnalysisWorker(self.jobs.worker_thread)
+        self.worker = AnalysisWorker()
         self.jobs.progressed.connect(self._on_result)
         self.jobs.finished.connect(self._on_result)
         self.jobs.failed.connect(lambda _job, message: self.failed.emit(message))
-
-    @property
-    def _thread(self) -> QThread:
-        """The analysis thread."""
-        return self.jobs.worker_thread
 
     def load(self, path: str | Path) -> None:
         """Use the studio's checkpoint from now on (earlier requests become stale).

@@ -21,7 +21,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSizePolicy, QTabWidget, QVBoxLayout, QWidget
 
 from arstudio.core.spec import ValueSpace
-from arstudio.engine.messages import ModelInfo
+from arstudio.engine.messages import Condition, ModelInfo
 from arstudio.io.errors import ExportError
 from arstudio.io.export import export_samples, to_unit
 from arstudio.qt.panel import ModalityPanel
@@ -144,7 +144,11 @@ class PixelPanel(ModalityPanel):
     def _on_label(self, *_: object) -> None:
         label = self.label_combo.currentData() if self.label_combo.count() else None
         self.likelihood.label = label
-        self.label_picked.emit(label)
+        k = self.label_combo.count() - 1  # the classes, after "each in turn"
+        if label is None or k < 1:
+            self.condition_chosen.emit(None)
+        else:  # one class for every sample, or each class in turn
+            self.condition_chosen.emit(Condition(np.arange(k) if label < 0 else np.array([min(int(label), k - 1)])))
 
     def pick_label(self, label: int) -> None:
         """Choose class ``label`` (-1: each in turn) as the user would in the picker."""
