@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from arstudio.qt.checkpoints.compare import CompareError, check_comparable
+from arstudio.engine.compare_run import CompareError, check_comparable
 from tests.train.test_compare_logic import text_checkpoint
 
 
@@ -113,7 +113,7 @@ def test_no_exception_leaves_a_slot(qtbot) -> None:
 
 
 def test_closing_mid_comparison_ends_the_job_and_joins_its_thread(qtbot, texts, monkeypatch) -> None:
-    from arstudio.qt.checkpoints import compare
+    from arstudio.engine import compare_run as compare
     from arstudio.qt.checkpoints.compare_window import CompareWindow
 
     real, runs = compare.compare_steps, []

@@ -29,8 +29,9 @@ MODALITY = Modality(
     title="Text",
     step_unit="token",
     example_unit="window",
-    formats=(FileFormat((".txt",), "Plain text", write_samples, read_text_recipe_fields),
-             FileFormat((".json",), "Text with per-token log-probabilities", write_samples, read_text_recipe_fields)),
+    # JSON first: the studio's default export keeps each token's log p and the replay recipe
+    formats=(FileFormat((".json",), "Text with per-token log-probabilities", write_samples, read_text_recipe_fields),
+             FileFormat((".txt",), "Plain text", write_samples, read_text_recipe_fields)),
     conditioning=("prompt",),
     add_cli_args=add_cli_args,
     sample_cli=sample_text,

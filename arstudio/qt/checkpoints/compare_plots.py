@@ -1,4 +1,5 @@
-"""Views of a comparison: per-step KL and log p difference, and a disagreement heatmap over an input."""
+"""Views of a comparison: per-step KL and log p difference, a disagreement heatmap over an input, and
+the value-to-display helpers of both runs' samples."""
 
 from __future__ import annotations
 
@@ -6,10 +7,35 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from arstudio.core.spec import ValueSpace
+from arstudio.io.export import to_unit
+from arstudio.engine.compare_run import CompareStarted
 from arstudio.qt.views import theme
 from arstudio.qt.views.plotting import GraphicsLayoutWidget, PlotWidget
 
 DLOGP = "#e5534b"
+
+
+def brightness(values: np.ndarray, started: CompareStarted) -> np.ndarray:
+    """Values to [0, 1] by the one value-to-brightness map (NaN stays NaN)."""
+    space = (ValueSpace("categorical", started.levels) if started.levels
+             else ValueSpace("continuous", 0, started.low, started.high))
+    return to_unit(space, values)
+
+
+def label_of(v: float, labels: tuple[str, ...] | None) -> str:
+    """A value as its display label (a token's text), else the number."""
+    if np.isnan(v):
+        return ""
+    i = int(v)
+    if labels is not None and float(i) == v and 0 <= i < len(labels):
+        return labels[i]
+    return f"{v:g} "
+
+
+def sequence_text(row: np.ndarray, labels: tuple[str, ...] | None) -> str:
+    """One sampled sequence (NaN = not written yet) as text."""
+    return "".join(label_of(float(v), labels) for v in row if not np.isnan(v))
 
 
 class StepDivergencePlot(QWidget):

@@ -27,11 +27,10 @@ from arstudio.core.checkpoint import read_meta
 from arstudio.core.modality import Modality, get_modality
 from arstudio.core.policy import SamplingPolicy
 from arstudio.core.registry import get as get_kind
-from arstudio.core.spec import ValueSpace
-from arstudio.io.export import to_unit
-from arstudio.qt.checkpoints.compare import (CompareBatch, CompareRequest, CompareStarted, CompareSummary,
+from arstudio.engine.compare_run import (CompareBatch, CompareRequest, CompareStarted, CompareSummary,
                                              Disagreement, check_comparable, is_grid, run_comparison)
-from arstudio.qt.checkpoints.compare_plots import DisagreementHeatmap, StepDivergencePlot
+from arstudio.qt.checkpoints.compare_plots import (DisagreementHeatmap, StepDivergencePlot, brightness, label_of,
+                                                   sequence_text)
 from arstudio.qt.jobs import JobRunner
 from arstudio.qt.modalities.image.grid import ImageGridCanvas, cells_rgb
 from arstudio.qt.views import theme
@@ -39,28 +38,6 @@ from arstudio.train.compare import modality_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 TOP_STEPS = 12  # steps listed where the two sequences disagree most
-
-
-def brightness(values: np.ndarray, started: CompareStarted) -> np.ndarray:
-    """Values to [0, 1] by the one value-to-brightness map (NaN stays NaN)."""
-    space = (ValueSpace("categorical", started.levels) if started.levels
-             else ValueSpace("continuous", 0, started.low, started.high))
-    return to_unit(space, values)
-
-
-def label_of(v: float, labels: tuple[str, ...] | None) -> str:
-    """A value as its display label (a token's text), else the number."""
-    if np.isnan(v):
-        return ""
-    i = int(v)
-    if labels is not None and float(i) == v and 0 <= i < len(labels):
-        return labels[i]
-    return f"{v:g} "
-
-
-def sequence_text(row: np.ndarray, labels: tuple[str, ...] | None) -> str:
-    """One sampled sequence (NaN = not written yet) as text."""
-    return "".join(label_of(float(v), labels) for v in row if not np.isnan(v))
 
 
 def _guarded(slot: F) -> F:

@@ -24,7 +24,7 @@ from arstudio.data.datasets import datasets
 from arstudio.io.atomic import check_writable
 from arstudio.io.errors import ExportError
 from arstudio.qt.checkpoints.train_curves import TrainingCurves
-from arstudio.qt.checkpoints.train_worker import (CheckpointSaved, TrainControl, TrainDone, TrainProgress, TrainRequest,
+from arstudio.engine.training_run import (CheckpointSaved, TrainControl, TrainDone, TrainProgress, TrainRequest,
                                                   run_training)
 from arstudio.qt.jobs import JobRunner
 from arstudio.train.fit import TrainConfig
