@@ -190,7 +190,7 @@ class DistFormat:
     def matches(self, view: DistView | None) -> bool:
         """True if ``view`` can be kept in this format (same kind, support, labels and batch)."""
         return (view is not None and view.kind == self.kind and view.probs.shape == (self.batch, self.size)
-                and view.labels == self.labels
+                and (view.labels is self.labels or view.labels == self.labels)
                 and (view.support is self.source or np.array_equal(view.support, self.source)))
 
     def write(self, view: DistView, probs: np.ndarray, entropy: np.ndarray, top: np.ndarray | None,
