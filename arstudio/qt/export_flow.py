@@ -36,8 +36,8 @@ def file_filters(formats: tuple[FileFormat, ...]) -> str:
 
 
 def with_suffix(path: str, chosen_filter: str, formats: tuple[FileFormat, ...]) -> str:
-    """``path`` as typed, or with the chosen format's suffix added when it has none that a format writes."""
-    if not formats or Path(path).suffix.lower() in {s for f in formats for s in f.suffixes}:
+    """``path`` as typed, or with the chosen format's suffix added when it has none."""
+    if not formats or Path(path).suffix:  # a suffix typed is kept (one no format writes is refused, not doubled)
         return path
     fmt = next((f for f in formats if f.file_filter() == chosen_filter), formats[0])
     return path + fmt.suffixes[0]

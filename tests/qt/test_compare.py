@@ -157,3 +157,12 @@ def test_the_window_opens_compare_with_the_loaded_model(studio, checkpoints) -> 
     cw = win.show_compare()
     assert cw.a.currentData() == str(checkpoints["nade"])
     win.close()
+
+
+def test_a_branch_of_one_sample_drives_a_comparison_of_another_batch() -> None:
+    import numpy as np
+
+    from arstudio.qt.checkpoints.compare_window import forced_for_batch
+
+    got = forced_for_batch({3: np.array([1.0] + [0.0] * 15), 5: 1, 7: np.array([1, 0])}, 2)
+    assert got[3] == 1.0 and got[5] == 1 and list(got[7]) == [1, 0]

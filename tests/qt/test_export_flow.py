@@ -42,3 +42,8 @@ def test_a_suffix_no_format_writes_is_refused_in_one_line(studio, wait_finished,
     wait_finished(w)
     assert w.export_to(tmp_path / "grid.jpg") is None
     assert ".png" in w.last_error and "\n" not in w.last_error and not (tmp_path / "grid.jpg").exists()
+
+
+def test_a_typed_suffix_no_format_writes_is_kept_to_be_refused() -> None:
+    image = export_formats("image")
+    assert with_suffix("/tmp/grid.jpg", image[0].file_filter(), image) == "/tmp/grid.jpg"  # not grid.jpg.png

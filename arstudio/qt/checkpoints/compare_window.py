@@ -53,6 +53,16 @@ def _guarded(slot: F) -> F:
     return run  # type: ignore[return-value]
 
 
+def forced_for_batch(forced: dict[int, Any], batch: int) -> dict[int, Any]:
+    """A run's forced values for a comparison of ``batch`` samples: a per-sample value [B'] of another
+    batch (a branch in the studio forces one sample) becomes that of its first sample for all."""
+    out: dict[int, Any] = {}
+    for t, v in forced.items():
+        a = np.asarray(v)
+        out[int(t)] = a if a.ndim == 0 or len(a) == batch else a.reshape(-1)[0]
+    return out
+
+
 class CompareWindow(QWidget):
     """Two checkpoints side by side; decides what to run, the views draw it."""
 
@@ -244,7 +254,7 @@ class CompareWindow(QWidget):
         steps = int(self.steps.value()) or None
         x = self.input_x if self._input_for == pa else None  # an input read for another A does not fit
         req = CompareRequest(self.run_id, Path(pa), Path(pb), int(self.samples.value()), int(self.seed.value()),
-                             policy, dict(self.forced), x, steps)
+                             policy, forced_for_batch(self.forced, int(self.samples.value())), x, steps)
         self.jobs.submit(run_comparison, req)  # supersedes the comparison in progress
         return True
 
