@@ -12,6 +12,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 GROUPS = ("arstudio.models", "arstudio.datasets", "arstudio.modalities", "arstudio.formats")
@@ -65,6 +66,28 @@ def report_broken(group: str, name: str, value: str, error: str) -> None:
     with _lock:
         _broken.setdefault(group, []).append(b)
     print(f"arstudio: warning: {b}", file=sys.stderr)
+
+
+def sync_registry(group: str, table: MutableMapping[str, Any], from_entry_points: set[str],
+                  registered: Callable[[Any], Any], what: str, fix: str) -> None:
+    """Match a registry that decorators fill (``table``: name -> entry) to the entry points of ``group``.
+
+    An entry whose entry point has gone (or no longer loads) is dropped; an entry point whose
+    object registered nothing under its name (``registered(entry)`` is not that object) is
+    reported as broken, saying ``fix``. ``from_entry_points`` is updated to the names found.
+    """
+    found = load_group(group)
+    for name in from_entry_points - found.keys():
+        table.pop(name, None)
+    from_entry_points.clear()
+    for name, obj in found.items():
+        entry = table.get(name)
+        if entry is None or registered(entry) is not obj:
+            report_broken(group, name, getattr(obj, "__qualname__", repr(obj)),
+                          f"its entry point names {obj!r}, which registers no {what} {name!r} ({fix})")
+            table.pop(name, None)
+        else:
+            from_entry_points.add(name)
 
 
 def broken(group: str | None = None) -> list[BrokenPlugin]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from arstudio.core import plugins
-from arstudio.core.plugins import load_group, report_broken
+from arstudio.core.plugins import sync_registry
 from arstudio.core.protocol import ARModel
 
 GROUP = "arstudio.models"
@@ -74,19 +74,8 @@ def _ensure_loaded() -> None:
     if _loaded:
         return
     _loaded = True
-    found = load_group(GROUP)
-    for name in _FROM_ENTRY_POINTS - found.keys():  # its entry point has gone (or no longer loads)
-        _KINDS.pop(name, None)
-    _FROM_ENTRY_POINTS.clear()
-    for name, obj in found.items():
-        kind = _KINDS.get(name)
-        if kind is None or kind.cls is not obj:
-            report_broken(GROUP, name, getattr(obj, "__qualname__", repr(obj)),
-                          f"its entry point names {obj!r}, which registers no model kind {name!r} "
-                          "(decorate the class with @arstudio.core.registry.register)")
-            _KINDS.pop(name, None)
-        else:
-            _FROM_ENTRY_POINTS.add(name)
+    sync_registry(GROUP, _KINDS, _FROM_ENTRY_POINTS, lambda kind: kind.cls, "model kind",
+                  "decorate the class with @arstudio.core.registry.register")
 
 
 def reload() -> None:

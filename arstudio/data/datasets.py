@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from arstudio.core import plugins
-from arstudio.core.plugins import load_group, report_broken
+from arstudio.core.plugins import sync_registry
 from arstudio.core.spec import Layout, ValueSpace
 
 
@@ -107,18 +107,8 @@ def _ensure_loaded() -> None:
     if _loaded:
         return
     _loaded = True
-    found = load_group(GROUP)
-    for name in _FROM_ENTRY_POINTS - found.keys():  # its entry point has gone (or no longer loads)
-        _DATASETS.pop(name, None)
-    _FROM_ENTRY_POINTS.clear()
-    for name, obj in found.items():
-        entry = _DATASETS.get(name)
-        if entry is None or entry.build is not obj:
-            report_broken(GROUP, name, getattr(obj, "__qualname__", repr(obj)),
-                          f"names {obj!r}, which registers no data set {name!r} (decorate it with @register_dataset)")
-            _DATASETS.pop(name, None)
-        else:
-            _FROM_ENTRY_POINTS.add(name)
+    sync_registry(GROUP, _DATASETS, _FROM_ENTRY_POINTS, lambda entry: entry.build, "data set",
+                  "decorate it with @register_dataset")
     for name in _CACHE.keys() - _DATASETS.keys():
         del _CACHE[name]
 
