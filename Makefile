@@ -27,11 +27,15 @@ test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 	QT_QPA_PLATFORM=offscreen ARSTUDIO_SAMPLER=process $(BIN)/python -m pytest -q -p no:cacheprovider tests/qt
 
-# Debian packages a real window, sound and MIDI rendering need (run as root).
+# Debian packages a real window, sound and MIDI rendering need (run as root): the second line is
+# audio and MIDI (espeak-ng builds the speech16k data set, soxi checks WAV exports, fluidsynth with
+# a small General MIDI soundfont renders MIDI).
 system-deps:
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libegl1 libgl1 libxkbcommon0 libfontconfig1 \
 		libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libportaudio2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends espeak-ng sox fluidsynth \
+		timgm6mb-soundfont
 
 clean:
 	rm -rf $(VENV) build *.egg-info

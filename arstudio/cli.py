@@ -48,6 +48,17 @@ def _errors() -> tuple[type[BaseException], ...]:
             OSError)
 
 
+def _describe(e: BaseException) -> str:
+    """One line for a bad-input error; an OSError names its file ("[Errno 5]" alone says nothing)."""
+    if isinstance(e, OSError) and not isinstance(e, _errors()[:-1]):
+        from arstudio.core.files import describe_os_error
+
+        if e.filename is not None:
+            return describe_os_error(e.filename, e)
+        return f"{e.strerror or e} (errno {e.errno})" if e.errno else str(e) or type(e).__name__
+    return str(e) or type(e).__name__
+
+
 def _fail(msg: str, err: TextIO | None = None) -> None:
     print(f"{PROG}: error: {' '.join(str(msg).split())}", file=err or sys.stderr)
 
@@ -120,6 +131,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from arstudio.core.registry import get
     from arstudio.data.datasets import get_dataset
     from arstudio.io.atomic import check_writable
+    from arstudio.core.validate import number
     from arstudio.train import TrainConfig, train_kind
 
     set_threads(default=None)  # ARSTUDIO_THREADS if set, else torch's own choice
@@ -132,10 +144,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     for k, v in overrides.items():
         if v is not None:
             defaults[k] = v
-    if defaults["steps"] < 1 or defaults["batch_size"] < 1 or defaults["lr"] <= 0:
-        raise ValueError("--steps and --batch-size must be >= 1 and --lr > 0")
+    flags = {"steps": "--steps", "batch_size": "--batch-size", "lr": "--lr", "seed": "--seed"}
+    number(args.nproc, "--nproc", 1, 256, integer=True)
     defaults["device"] = str(choose_device(args.device))
-    train = TrainConfig(**defaults)
+    try:
+        train = TrainConfig(**defaults)
+    except ValueError as e:  # name the option, not the field
+        msg = str(e).replace("the learning rate (lr)", "lr")
+        key = msg.split(" ", 1)[0]
+        raise ValueError(msg.replace(key, flags.get(key, key), 1)) from None
     out = Path(args.out) if args.out else _default_out(kind.name, data.name)
     check_writable(out, ".safetensors", make_folders=True)  # fail before training, not after
     kind.build({**data.model_config(), **config})  # a bad config fails here, before any training
@@ -187,13 +204,16 @@ def _load(args: argparse.Namespace) -> tuple[Path, Any, Any]:
 def cmd_sample(args: argparse.Namespace) -> int:
     """Sample from a checkpoint and export the result in its modality's format (PNG, text, ...)."""
     from arstudio.core.modality import get_modality
+    from arstudio.core.validate import MAX_SEED, number
     from arstudio.io.atomic import check_writable
-    from arstudio.modalities import policy_from_args
+    from arstudio.modalities import policy_from_args, refuse_foreign_options
 
     policy_from_args(args)  # bad sampling options fail before loading anything
+    number(args.seed, "--seed", 0, MAX_SEED, integer=True)
     check_writable(args.out)
     path, model, meta = _load(args)
     modality = get_modality(model.spec.layout.modality)
+    refuse_foreign_options(args, "sample", modality.name, path)
     if modality.sample_cli is None:
         raise ValueError(f"{path.name}: sampling {modality.name} models from the command line is not supported")
     modality.format_for(args.out)
@@ -208,7 +228,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
 def cmd_replay(args: argparse.Namespace) -> int:
     """Regenerate an exported file from the recipe in its metadata, byte for byte."""
     from arstudio.core.device import choose_device
-    from arstudio.core.replay import find_checkpoint, read_recipe, regenerate_run
+    from arstudio.core.files import same_contents
+    from arstudio.core.replay import ReplayError, find_checkpoint, read_recipe, regenerate_run
     from arstudio.io.atomic import check_writable
     from arstudio.io.export import RunDetail, check_suffix, export_samples
     from arstudio.core.formats import open_checkpoint
@@ -220,11 +241,19 @@ def cmd_replay(args: argparse.Namespace) -> int:
     model, meta = open_checkpoint(path, choose_device(args.device))
     if model.spec.layout.modality != recipe.modality:
         raise ValueError(f"{path.name}: is a {model.spec.layout.modality} model, but the export is {recipe.modality}")
-    run = regenerate_run(model, recipe)
+    try:
+        run = regenerate_run(model, recipe)
+    except ValueError as e:  # a recipe that does not fit the model: name the file
+        raise ReplayError(f"{args.file}: {e}") from None
     export_samples(args.out, model.spec, run.x, recipe.to_text(), RunDetail(run.log_prob, run.given, run.prefix_len))
     steps = "all" if recipe.steps is None else str(recipe.steps)
+    same = same_contents(args.file, args.out)
     print(f"wrote {args.out}: replayed {args.file} ({recipe.batch} {recipe.modality} samples from {path.stem}, "
-          f"seed {recipe.seed}, {steps} steps)")
+          f"seed {recipe.seed}, {steps} steps); " + ("it matches the file byte for byte" if same else
+                                                      "it DIFFERS from the file"))
+    if not same:
+        print(f"{PROG}: warning: {args.out} differs from {args.file}: the file's content or recipe was edited after "
+              "export, or another arstudio version made it", file=sys.stderr)
     return 0
 
 
@@ -362,7 +391,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _errors() as e:
         if os.environ.get("ARSTUDIO_DEBUG"):
             raise
-        _fail(str(e) or type(e).__name__)
+        _fail(_describe(e))
         return 1
     except Exception as e:  # a bug: still one line, with a way to see the traceback
         if os.environ.get("ARSTUDIO_DEBUG"):

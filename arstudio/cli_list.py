@@ -40,7 +40,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     if bad:
         print(f"\n{len(bad)} unreadable file(s):")
         for e in bad:
-            print(f"  {e.path}: {str(e.error).removeprefix(str(e.path) + ': ')}")
+            reason = " ".join(str(e.error).removeprefix(str(e.path) + ": ").split())  # one line per file
+            print(f"  {e.path}: {reason}")
     _print_broken_plugins()
     print(f"\nshipped: {catalog.SHIPPED_DIR}\nyours:   {catalog.user_models_dir()}")
     return 0

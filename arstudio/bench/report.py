@@ -88,7 +88,7 @@ def read_json_lines(text: str) -> list[BenchResult]:
         try:
             d = json.loads(line)
             out.append(BenchResult.from_dict({k: v for k, v in d.items() if k in fields}))
-        except (json.JSONDecodeError, TypeError, KeyError, AttributeError) as e:
+        except (json.JSONDecodeError, TypeError, KeyError, AttributeError, ValueError, RecursionError) as e:
             raise ValueError(f"line {i} is not a benchmark result ({type(e).__name__}: {e})") from None
     return out
 

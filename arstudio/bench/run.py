@@ -12,6 +12,7 @@ import torch
 from arstudio.bench.registry import Benchmark, BenchOptions, BenchSkipped, benchmarks, get_bench
 from arstudio.bench.report import below_floor, markdown, read_json_lines, replace_block, table
 from arstudio.bench.result import BenchResult
+from arstudio.core import files
 from arstudio.core.device import env_threads
 from arstudio.io.atomic import atomic_write
 
@@ -67,13 +68,17 @@ def run_cli(args: argparse.Namespace) -> int:
     if args.from_file:
         if args.names or args.json:
             raise ValueError("--from reads results; it takes no benchmark names and no --json")
-        text = sys.stdin.read() if args.from_file == "-" else Path(args.from_file).read_text(encoding="utf-8")
-        results = read_json_lines(text)
+        text = (sys.stdin.read(files.LIMITS["json"]) if args.from_file == "-"
+                else files.read_text(args.from_file, "json"))  # a regular file of bounded size
+        try:
+            results = read_json_lines(text)
+        except ValueError as e:
+            raise ValueError(f"{'stdin' if args.from_file == '-' else args.from_file}: {e}") from None
     else:
         results, _ = run(args.names, BenchOptions(quick=args.quick, threads=threads),
                          json_out=args.json and not (args.markdown or args.update))
     if args.update:
-        doc = Path(args.update).read_text(encoding="utf-8")
+        doc = files.read_text(args.update, "text file")
         new = replace_block(doc, markdown(results)).encode("utf-8")
         atomic_write(args.update, lambda f: f.write(new))
         print(f"updated the benchmark table in {args.update} ({len(results)} rows)")

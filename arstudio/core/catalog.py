@@ -5,6 +5,7 @@ A CHECKPOINT argument is a path, or the name (file stem) of a checkpoint in one 
 
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 from platformdirs import user_data_dir
 
 from arstudio.core.checkpoint import CheckpointError, CheckpointMeta, read_meta
+from arstudio.core.files import describe_os_error
 
 SHIPPED_DIR = Path(__file__).resolve().parents[2] / "models"
 
@@ -39,27 +41,55 @@ class CatalogEntry:
 
 
 def list_checkpoints() -> list[CatalogEntry]:
-    """Every ``*.safetensors`` in the search folders; unreadable ones carry their error."""
+    """Every ``*.safetensors`` in the search folders; unreadable ones carry their error (one line).
+
+    One bad file never stops the listing: whatever reading it raises becomes that entry's error.
+    """
     out = []
     for d, source in zip(search_dirs(), ("shipped", "user")):
-        if not d.is_dir():
+        try:
+            if not d.is_dir():
+                continue
+            paths = sorted(d.glob("*.safetensors"))
+        except OSError as e:  # an unreadable folder: nothing listed from it
+            out.append(CatalogEntry(d.name, d, source, None, describe_os_error(d, e)))
             continue
-        for p in sorted(d.glob("*.safetensors")):
+        for p in paths:
             try:
                 out.append(CatalogEntry(p.stem, p, source, read_meta(p)))
             except CheckpointError as e:
                 out.append(CatalogEntry(p.stem, p, source, None, str(e)))
+            except (OSError, ValueError, RecursionError, MemoryError) as e:
+                out.append(CatalogEntry(p.stem, p, source, None, f"{p}: cannot be read ({type(e).__name__}: {e})"))
     return out
 
 
+def _exists(p: Path) -> bool:
+    try:
+        return os.path.lexists(p)
+    except (OSError, ValueError):
+        return False
+
+
 def resolve(name_or_path: str | os.PathLike) -> Path:
-    """The file a CHECKPOINT argument names: an existing path, else a name in the search folders."""
+    """The file a CHECKPOINT argument names: an existing path, else a name in the search folders.
+
+    A name that matches nothing gives "no checkpoint called X (did you mean Y?)", the nearest names by difflib.
+    """
     p = Path(name_or_path)
-    if p.exists():
+    if str(name_or_path) == "":
+        raise CheckpointError("an empty checkpoint name was given")
+    if _exists(p):  # a broken link or special file is reported by whatever reads it, with its path
         return p
     for d in search_dirs():
         cand = d / f"{p.name}.safetensors" if p.suffix != ".safetensors" else d / p.name
-        if cand.exists():
+        if _exists(cand):
             return cand
-    names = ", ".join(e.name for e in list_checkpoints()) or "none"
-    raise CheckpointError(f"{name_or_path}: no such file, and no checkpoint of that name (available: {names})")
+    looks_like_path = os.sep in str(name_or_path) or p.suffix == ".safetensors"
+    if looks_like_path:
+        raise CheckpointError(f"{name_or_path}: no such file")
+    names = sorted({e.name for e in list_checkpoints()})
+    close = difflib.get_close_matches(p.name, names, n=3, cutoff=0.5)
+    hint = (f" (did you mean {' or '.join(close)}?)" if close
+            else f" (available: {', '.join(names)})" if names else " (there are none: train one, or give a path)")
+    raise CheckpointError(f"no checkpoint called {str(name_or_path)!r}{hint}")

@@ -9,12 +9,22 @@ import torch
 
 def choose_device(preferred: str | None = None) -> torch.device:
     """The device to run models on; raise ValueError for a device that is not available."""
-    name = preferred or os.environ.get("ARSTUDIO_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(name)
+    env = os.environ.get("ARSTUDIO_DEVICE", "").strip()
+    name = preferred or env or ("cuda" if torch.cuda.is_available() else "cpu")
+    where = "" if preferred else " (from ARSTUDIO_DEVICE)" if env else ""
+    try:
+        dev = torch.device(str(name).strip())
+    except (RuntimeError, ValueError, TypeError):
+        raise ValueError(f"unknown device {name!r}{where}; use cpu, cuda, cuda:N or mps") from None
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"device {name!r}{where} is not supported; use cpu, cuda, cuda:N or mps")
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {name!r} was asked for, but this machine has no CUDA GPU (use 'cpu')")
+        raise ValueError(f"device {name!r}{where} was asked for, but this machine has no CUDA GPU (use 'cpu')")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(f"device {name!r}{where}: this machine has {torch.cuda.device_count()} CUDA GPU(s), "
+                         f"numbered from 0")
     if dev.type == "mps" and not torch.backends.mps.is_available():
-        raise ValueError(f"device {name!r} was asked for, but MPS is not available here (use 'cpu')")
+        raise ValueError(f"device {name!r}{where} was asked for, but MPS is not available here (use 'cpu')")
     return dev
 
 

@@ -82,6 +82,26 @@ class Dist:
         """The tensors that define the distribution (for comparisons in tests)."""
         raise NotImplementedError
 
+    def settings(self) -> tuple[Any, ...]:
+        """What defines the distribution besides its tensors (labels, a grid, a number of levels)."""
+        return ()
+
+    def with_params(self, params: dict[str, torch.Tensor]) -> "Dist":
+        """The same kind of distribution, with the same settings, over other tensors (``params()``'s names)."""
+        raise NotImplementedError
+
+    def stack_key(self) -> tuple[Any, ...]:
+        """Distributions with equal keys can be stacked: the same kind, settings, tensor shapes and dtypes."""
+        return (type(self), self.settings(),
+                tuple((k, tuple(v.shape), v.dtype, v.device) for k, v in self.params().items()))
+
+    @staticmethod
+    def stack(dists: "list[Dist]") -> "Dist":
+        """Distributions of equal ``stack_key`` as one, batch shape [m, *batch] (e.g. m steps' views in one pass)."""
+        first = dists[0]
+        names = first.params().keys()
+        return first.with_params({k: torch.stack([d.params()[k] for d in dists]) for k in names})
+
 
 class Categorical(Dist):
     """A distribution over K values given by logits [..., K]."""
@@ -126,6 +146,14 @@ class Categorical(Dist):
     def params(self) -> dict[str, torch.Tensor]:
         return {"logits": self.logits}
 
+    def settings(self) -> tuple[Any, ...]:
+        return (self.labels,)
+
+    def with_params(self, params: dict[str, torch.Tensor]) -> "Categorical":
+        out = Categorical.__new__(Categorical)  # the logits are normalised already
+        out.logits, out.batch_shape, out.labels = params["logits"], params["logits"].shape[:-1], self.labels
+        return out
+
 
 class Bernoulli(Dist):
     """A distribution over {0, 1} given by the logit of p(x = 1), shape [...]."""
@@ -162,6 +190,9 @@ class Bernoulli(Dist):
 
     def params(self) -> dict[str, torch.Tensor]:
         return {"logits": self.logits}
+
+    def with_params(self, params: dict[str, torch.Tensor]) -> "Bernoulli":
+        return Bernoulli(params["logits"])
 
 
 class GaussianMixture(Dist):
@@ -214,6 +245,15 @@ class GaussianMixture(Dist):
 
     def params(self) -> dict[str, torch.Tensor]:
         return {"logit_weights": self.logit_weights, "means": self.means, "log_scales": self.log_scales}
+
+    def settings(self) -> tuple[Any, ...]:
+        return (tuple(self.grid),)
+
+    def with_params(self, params: dict[str, torch.Tensor]) -> "GaussianMixture":
+        out = GaussianMixture.__new__(GaussianMixture)  # the weights are normalised already
+        out.logit_weights, out.means, out.log_scales = params["logit_weights"], params["means"], params["log_scales"]
+        out.grid, out.batch_shape = self.grid, out.means.shape[:-1]
+        return out
 
 
 class DiscretizedLogisticMixture(Dist):
@@ -299,3 +339,12 @@ class DiscretizedLogisticMixture(Dist):
 
     def params(self) -> dict[str, torch.Tensor]:
         return {"logit_weights": self.logit_weights, "means": self.means, "log_scales": self.log_scales}
+
+    def settings(self) -> tuple[Any, ...]:
+        return (self.levels,)
+
+    def with_params(self, params: dict[str, torch.Tensor]) -> "DiscretizedLogisticMixture":
+        out = DiscretizedLogisticMixture.__new__(DiscretizedLogisticMixture)  # the weights are normalised already
+        out.logit_weights, out.means, out.log_scales = params["logit_weights"], params["means"], params["log_scales"]
+        out.levels, out.batch_shape = self.levels, out.means.shape[:-1]
+        return out

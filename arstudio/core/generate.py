@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from arstudio.core.dists import DistView
+from arstudio.core.dists import Dist, DistView
 from arstudio.core.policy import SamplingPolicy
 from arstudio.core.protocol import ARModel, Cursor
+from arstudio.core.validate import MAX_SEED, check_values, number
 
 
 @dataclass
@@ -24,15 +25,16 @@ class Step:
     log_prob: np.ndarray  # [B] log p of the chosen value (log-density for continuous values)
     view: DistView | None  # None when generate() was asked for no views (CLI, benchmarks)
     forced: bool = False
+    dist: Dist | None = None  # the step's distribution itself, when generate() was asked to keep it
 
 
 def make_generator(seed: int | None) -> torch.Generator:
-    """A CPU ``torch.Generator`` seeded with ``seed`` (random when None)."""
+    """A CPU ``torch.Generator`` seeded with ``seed`` (random when None); ValueError unless 0 <= seed < 2**63."""
     g = torch.Generator(device="cpu")
     if seed is None:
         g.seed()
     else:
-        g.manual_seed(int(seed))
+        g.manual_seed(int(number(seed, "the seed", 0, MAX_SEED, integer=True)))
     return g
 
 
@@ -56,13 +58,16 @@ def generate(
     cursor: Cursor | None = None,
     on_step: Callable[[Step], None] | None = None,
     views: bool = True,
+    keep_dists: bool = False,
 ) -> Iterator[Step]:
     """Sample step by step, yielding a ``Step`` for every step (prefix and forced ones included).
 
     ``prefix`` [B, t0] holds values in step order that are kept as they are (a branch);
     ``forced`` maps a step to a value (int or [B]) that replaces the sampled one. Sampling stops
     after ``steps`` steps in all, or when the layout is full. ``views=False`` skips each step's
-    ``DistView`` (plain arrays for a plot), which only a GUI needs.
+    ``DistView`` (plain arrays for a plot), which only a GUI needs; ``keep_dists`` hands out each
+    step's ``Dist`` instead, so that a consumer can draw the views of many steps in one pass
+    (``Dist.stack``), as the studio's sampling loop does.
     """
     policy = policy or SamplingPolicy()
     generator = generator or make_generator(seed)
@@ -72,6 +77,11 @@ def generate(
     t0 = 0 if prefix is None else int(prefix.shape[1])
     if t0 > total:
         raise ValueError(f"prefix of {t0} steps is longer than the {total} steps to generate")
+    space = model.spec.values
+    if prefix is not None:
+        check_values(space, prefix, "the kept prefix's values")
+    for t, v in forced.items():
+        check_values(space, v, f"the value forced at step {t}")
     while cur.t < total:
         t = cur.t
         d = cur.dist()
@@ -83,7 +93,7 @@ def generate(
             x_t, was_forced = d.sample(generator, policy), False
         lp = d.log_prob(x_t)
         step = Step(t, cur.layout.index(t), x_t.detach().cpu().numpy(), lp.detach().float().cpu().numpy(),
-                    d.view() if views else None, was_forced)
+                    d.view() if views and not keep_dists else None, was_forced, d if keep_dists else None)
         cur.push(x_t)
         if on_step is not None:
             on_step(step)

@@ -6,13 +6,20 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from arstudio.core.validate import MAX_INT, number
+
+MIN_TEMPERATURE = 1e-3  # below this, logits / T overflows float32 for ordinary logits: use 0 (greedy)
+MAX_TEMPERATURE = 100.0
+MIN_TOP_P = 1e-3  # a smaller nucleus is the argmax, except that the mass underflows: use temperature 0
 
 @dataclass(frozen=True)
 class SamplingPolicy:
     """How a value is drawn from a distribution.
 
     ``temperature == 0`` means greedy (argmax); ``top_k == 0`` and ``top_p == 1`` switch those
-    filters off.
+    filters off. Every setting is checked: a finite number in its range (temperature 0 or from
+    MIN_TEMPERATURE to MAX_TEMPERATURE, top-p from MIN_TOP_P to 1, top-k a whole number >= 0); ValueError
+    names the setting otherwise.
     """
 
     temperature: float = 1.0
@@ -20,12 +27,14 @@ class SamplingPolicy:
     top_p: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.temperature < 0:
-            raise ValueError(f"temperature must be >= 0, got {self.temperature}")
-        if self.top_k < 0:
-            raise ValueError(f"top_k must be >= 0, got {self.top_k}")
-        if not 0.0 < self.top_p <= 1.0:
-            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+        t = number(self.temperature, "temperature", 0, MAX_TEMPERATURE)
+        if 0 < t < MIN_TEMPERATURE:
+            raise ValueError(f"temperature must be 0 (greedy) or at least {MIN_TEMPERATURE:g}, got {t:g}")
+        number(self.top_k, "top_k", 0, MAX_INT, integer=True)
+        number(self.top_p, "top_p", MIN_TOP_P, 1.0)
+        object.__setattr__(self, "temperature", float(self.temperature))
+        object.__setattr__(self, "top_k", int(self.top_k))
+        object.__setattr__(self, "top_p", float(self.top_p))
 
     @property
     def greedy(self) -> bool:

@@ -99,6 +99,17 @@ class ARModel(nn.Module):
             raise TypeError(f"{cls.__qualname__} declares no config dataclass (set config_class)")
         return cls(config_from_dict(config_class, config, getattr(cls, "kind_name", cls.__name__)))
 
+    def example_cond(self, batch: int, generator: torch.Generator | None = None) -> Any:
+        """A random conditioning of ``batch`` samples for the invariant checks, or None for an unconditional model.
+
+        The default draws class labels [B] when ``spec.cond["classes"]`` is set; a model conditioned
+        on something else (a voice and a mel, a caption) overrides it.
+        """
+        n = self.spec.cond.get("classes")
+        if not n:
+            return None
+        return torch.randint(int(n), (batch,), generator=generator).to(self.device)
+
     def start(self, batch: int, cond: Any = None) -> "Cursor":
         """Incremental sampling state at step 0. Models override this with a fast cursor."""
         return NaiveCursor(self, batch, cond)

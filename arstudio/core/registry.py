@@ -19,6 +19,7 @@ from typing import Any, Callable
 from arstudio.core import plugins
 from arstudio.core.plugins import sync_registry
 from arstudio.core.protocol import ARModel
+from arstudio.core.validate import check_config
 
 GROUP = "arstudio.models"
 
@@ -42,10 +43,18 @@ class ModelKind:
     default_config: dict[str, Any] = field(default_factory=dict)
     tiny_config: dict[str, Any] = field(default_factory=dict)  # for the invariant tests
     train_defaults: dict[str, Any] = field(default_factory=dict)  # steps, batch_size, lr ...
+    tiny_data: str = ""  # the data set of the invariant tests, when not default_data (one needing no extra tools)
 
     def build(self, config: dict[str, Any] | None = None) -> ARModel:
-        """A fresh model from a config, defaults filled in (the data shape is part of the config)."""
-        return self.cls.from_config({**self.default_config, **(config or {})})
+        """A fresh model from a config, defaults filled in (the data shape is part of the config).
+
+        Every entry is checked against the type its config dataclass declares first (ValueError, one line).
+        """
+        if config is not None and not isinstance(config, dict):
+            raise ValueError(f"the {self.name} config must be a JSON object, got {type(config).__name__}")
+        full = {**self.default_config, **(config or {})}
+        check_config(getattr(self.cls, "config_class", None), full, self.name)
+        return self.cls.from_config(full)
 
 
 _KINDS: dict[str, ModelKind] = {}
@@ -54,15 +63,19 @@ _loaded = False
 
 
 def register(name: str, *, modality: str, title: str, default_data: str, default_config: dict[str, Any] | None = None,
-             tiny_config: dict[str, Any] | None = None, train_defaults: dict[str, Any] | None = None
-             ) -> Callable[[type[ARModel]], type[ARModel]]:
-    """Class decorator that adds a model family to the registry under ``name``."""
+             tiny_config: dict[str, Any] | None = None, train_defaults: dict[str, Any] | None = None,
+             tiny_data: str = "") -> Callable[[type[ARModel]], type[ARModel]]:
+    """Class decorator that adds a model family to the registry under ``name``.
+
+    ``tiny_data`` names the data set the invariant checks build tiny models on and train them on
+    (``arstudio.testing``), where that should not be ``default_data`` (e.g. one needing no external tool).
+    """
 
     def deco(cls: type[ARModel]) -> type[ARModel]:
         if name in _KINDS and _KINDS[name].cls is not cls:
             raise ValueError(f"model kind {name!r} is registered twice")
         _KINDS[name] = ModelKind(name, cls, modality, title, default_data, dict(default_config or {}),
-                                 dict(tiny_config or {}), dict(train_defaults or {}))
+                                 dict(tiny_config or {}), dict(train_defaults or {}), tiny_data)
         cls.kind_name = name
         return cls
 

@@ -24,14 +24,18 @@ import numpy as np
 import torch
 
 from arstudio.core.checkpoint import CheckpointError, file_hash
+from arstudio.core.files import check_regular
 from arstudio.core.generate import generate, make_generator
 from arstudio.core.modality import modality_for_suffix
+from arstudio.core import validate
 from arstudio.core.policy import SamplingPolicy
 from arstudio.core.protocol import ARModel
+from arstudio.core.spec import ValueSpace
 
 PREFIX = "arstudio:"
 RECIPE_VERSION = 1
 REQUIRED = ("checkpoint_sha256", "seed", "n", "policy")
+MAX_SAMPLES = 4096  # the most samples one `sample` or `replay` makes
 
 
 class ReplayError(ValueError):
@@ -82,7 +86,7 @@ class Recipe:
 
         ``modality``: the modality of the file's format, for recipes that do not record theirs.
         """
-        ours = {k[len(PREFIX):]: v for k, v in text.items() if k.startswith(PREFIX)}
+        ours = {k[len(PREFIX):]: v for k, v in text.items() if isinstance(k, str) and k.startswith(PREFIX)}
         if not ours:
             raise ReplayError(f"{source}: has no replay metadata (no '{PREFIX}...' entries): it was not written by "
                               "arstudio, or its metadata was stripped")
@@ -91,6 +95,9 @@ class Recipe:
             raise ReplayError(f"{source}: its replay metadata is broken: {', '.join(PREFIX + k for k in missing)} "
                               "missing")
         bad = lambda key, why: ReplayError(f"{source}: its replay metadata is broken: {PREFIX}{key} {why}")  # noqa: E731
+        odd = next((k for k, v in ours.items() if not isinstance(v, str)), None)
+        if odd is not None:
+            raise bad(odd, f"is a {type(ours[odd]).__name__}, not a string")
         version = _int(ours.get("recipe_version", "1"), bad, "recipe_version")
         if version > RECIPE_VERSION:
             raise ReplayError(f"{source}: was written by a newer arstudio (recipe version {version}, this one reads "
@@ -99,13 +106,16 @@ class Recipe:
         if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
             raise bad("checkpoint_sha256", f"is {ours['checkpoint_sha256'][:80]!r}, not a sha256 hex digest")
         try:
-            pol = json.loads(ours["policy"])
-            policy = SamplingPolicy(float(pol["temperature"]), int(pol["top_k"]), float(pol["top_p"]))
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+            pol = validate.loads(ours["policy"], "policy")
+            policy = SamplingPolicy(pol["temperature"], pol["top_k"], pol["top_p"])  # the checks of `sample`
+        except (KeyError, TypeError, ValueError) as e:
             raise bad("policy", f"is {ours['policy'][:80]!r} ({e})") from None
         batch = _int(ours["n"], bad, "n")
-        if batch < 1:
-            raise bad("n", f"is {batch}; a batch has at least one sample")
+        if not 1 <= batch <= MAX_SAMPLES:
+            raise bad("n", f"is {batch}; a replay makes 1 to {MAX_SAMPLES} samples, as `sample --n` does")
+        seed = _int(ours["seed"], bad, "seed")
+        if not 0 <= seed <= validate.MAX_SEED:
+            raise bad("seed", f"is {seed}; seeds are whole numbers from 0 to 2**63 - 1")
         steps = _int(ours["steps"], bad, "steps") if "steps" in ours else None
         if steps is not None and steps < 0:
             raise bad("steps", f"is {steps}")
@@ -118,10 +128,12 @@ class Recipe:
             forced = {int(k): [float(x) for x in v] for k, v in dict(forced_raw).items()}
         except (TypeError, ValueError):
             raise bad("forced", "is not a map from step to a list of values") from None
+        if any(t < 0 for t in forced):
+            raise bad("forced", f"names step {min(forced)}; steps count from 0")
         if any(len(v) != batch for v in forced.values()):
             raise bad("forced", f"has a step whose values are not {batch} long")
         return cls(sha, ours.get("checkpoint", ""), ours.get("kind", ""), ours.get("modality", modality),
-                   _int(ours["seed"], bad, "seed"), batch, steps, policy, _int(ours.get("ordering", "0"), bad, "ordering"),
+                   seed, batch, steps, policy, _int(ours.get("ordering", "0"), bad, "ordering"),
                    prefix, forced, _load(ours["cond"], bad, "cond") if "cond" in ours else None,
                    text.get("Software", ""))
 
@@ -144,9 +156,9 @@ def _int(raw: str, bad: Callable[[str, str], ReplayError], key: str) -> int:
 
 def _load(raw: str, bad: Callable[[str, str], ReplayError], key: str) -> Any:
     try:
-        return json.loads(raw)
-    except json.JSONDecodeError as e:
-        raise bad(key, f"is not valid JSON ({e.msg})") from None
+        return validate.loads(raw, "it", sep=" ")
+    except ValueError as e:
+        raise bad(key, str(e).removeprefix("it ")) from None
 
 
 def as_values(v: Any) -> list[float]:
@@ -193,7 +205,8 @@ def regenerate_run(model: ARModel, recipe: Recipe) -> Regenerated:
                               f"{model.num_orderings}")
         model.select_ordering(recipe.ordering)
     layout = model.layout
-    steps = layout.length if recipe.steps is None else min(recipe.steps, layout.length)
+    check_recipe(recipe, model)
+    steps = layout.length if recipe.steps is None else recipe.steps
     dtype, dev = model.data_dtype(), model.device
     prefix = None if recipe.prefix is None else torch.as_tensor(np.asarray(recipe.prefix), dtype=dtype, device=dev)
     if prefix is not None and prefix.shape[1] > steps:
@@ -211,6 +224,34 @@ def regenerate_run(model: ARModel, recipe: Recipe) -> Regenerated:
     if steps < layout.length:
         out[:, layout.order_array()[steps:]] = math.nan
     return Regenerated(out, log_prob, given, 0 if prefix is None else int(prefix.shape[1]))
+
+
+def check_recipe(recipe: Recipe, model: ARModel) -> None:
+    """ReplayError unless the recipe fits the model: steps inside the run, forced and kept values in the
+    model's value space, class labels among its classes."""
+    length, space = model.layout.length, model.spec.values
+    if recipe.steps is not None and recipe.steps > length:
+        raise ReplayError(f"the recipe takes {recipe.steps} steps, but the model's run has {length}")
+    steps = length if recipe.steps is None else recipe.steps
+    outside = sorted(t for t in recipe.forced if not 0 <= t < steps)
+    if outside:
+        raise ReplayError(f"the recipe forces a value at step {outside[0]}, outside the run's steps 0..{steps - 1}")
+    try:
+        if recipe.prefix is not None:
+            validate.check_values(space, recipe.prefix, "its kept prefix's values")
+        for t, v in sorted(recipe.forced.items()):
+            validate.check_values(space, v, f"its value forced at step {t}")
+        if recipe.cond is not None:
+            if not model.spec.cond:
+                raise ValueError("it records a condition, but the model is unconditional")
+            classes = model.spec.cond.get("classes")
+            if classes:  # other conditions (arrays) are the modality's to check
+                if not isinstance(recipe.cond, list) or len(recipe.cond) not in (1, recipe.batch):
+                    raise ValueError(f"its condition must be a list of {recipe.batch} class labels")
+                validate.check_values(ValueSpace("categorical", max(2, int(classes))), recipe.cond,
+                                      "its class labels")
+    except ValueError as e:
+        raise ReplayError(f"the recipe does not fit the model: {e}") from None
 
 
 # ---- finding the checkpoint ------------------------------------------------------------------
@@ -254,9 +295,8 @@ def find_checkpoint(recipe: Recipe, explicit: str | os.PathLike | None = None,
 def read_recipe(path: str | os.PathLike) -> Recipe:
     """The recipe recorded in an exported file; ReplayError (one line) when there is none or it is broken."""
     p = Path(path)
-    if not p.exists():
-        raise ReplayError(f"{p}: no such file")
     try:
+        check_regular(p, "file")
         modality, fmt = modality_for_suffix(p)
     except ValueError as e:
         raise ReplayError(str(e)) from None

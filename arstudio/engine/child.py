@@ -17,9 +17,12 @@ cheap to pickle) and are unpacked in the GUI process.
 
 from __future__ import annotations
 
+import os
 import queue
+import sys
 import threading
 from multiprocessing.connection import Connection
+from multiprocessing.reduction import ForkingPickler
 
 import torch
 
@@ -28,6 +31,34 @@ from arstudio.core.protocol import ARModel
 from arstudio.engine.sampling import InFlight, RunControl, open_model, sample_run
 
 STEERING = ("pause", "resume", "step", "cancel", "rate")
+ARITY = {"load": 3, "run": 4, "pause": 2, "resume": 2, "step": 2, "cancel": 2, "rate": 3, "taken": 1, "quit": 1}
+MAX_COMMAND_BYTES = 64 << 20  # a run request with its prefix is far smaller; garbage may claim gigabytes
+QUIT_GRACE_S = 5.0
+
+
+class BadCommand(ValueError):
+    """Bytes on the command pipe that are not a command of ours."""
+
+
+def read_command(commands: Connection) -> tuple:
+    """The next command: a tuple whose first item names a known operation, with that operation's arity.
+
+    Raises EOFError when the GUI's end closed, ``BadCommand`` (or the unpickler's error) for garbage;
+    a length prefix past ``MAX_COMMAND_BYTES`` is refused before anything is read.
+    """
+    try:
+        raw = commands.recv_bytes(MAX_COMMAND_BYTES)
+    except OSError as e:
+        if "bad message length" in str(e):
+            raise BadCommand("a command claims more bytes than any command has") from None
+        raise
+    try:
+        msg = ForkingPickler.loads(raw)
+    except Exception as e:  # EOFError for an empty message too: that is garbage, not the GUI going away
+        raise BadCommand(f"not a pickled command ({type(e).__name__})") from None
+    if not isinstance(msg, tuple) or not msg or msg[0] not in ARITY or len(msg) != ARITY[msg[0]]:
+        raise BadCommand(f"not a command: {str(msg)[:80]!r}")
+    return msg
 
 
 class _Steering:
@@ -37,11 +68,17 @@ class _Steering:
         self.commands, self.inbox, self.in_flight = commands, inbox, in_flight
         self.lock = threading.Lock()
         self.controls: dict[int, RunControl] = {}
+        self.broken = False  # a command could not be read: the child exits with status 3
 
     def read(self) -> None:
+        """Apply commands until "quit", the GUI's end closing, or a command that cannot be read.
+
+        Any failure to read or apply a command ends the child (the studio then restarts it, as after
+        a crash): a child that went on without its reader would be alive but deaf.
+        """
         try:
             while True:
-                msg = self.commands.recv()
+                msg = read_command(self.commands)
                 op = msg[0]
                 if op == "run":
                     _, request, paused, rate = msg
@@ -62,6 +99,11 @@ class _Steering:
                     self.inbox.put(msg)
         except (EOFError, OSError):
             pass  # the GUI went away: stop as if told to quit
+        except Exception as e:  # garbage on the pipe, a malformed command: end this child
+            print(f"arstudio sampler: unreadable command ({type(e).__name__}: {str(e)[:200]}); stopping",
+                  file=sys.stderr, flush=True)
+            self.broken = True
+            threading.Timer(QUIT_GRACE_S, os._exit, args=(3,)).start()  # if the main thread cannot stop in time
         with self.lock:
             for control in self.controls.values():
                 control.cancel()
@@ -85,8 +127,11 @@ class _Steering:
             self.controls.pop(run_id, None)
 
 
-def serve(commands: Connection, replies: Connection, threads: int, min_interval: float) -> None:
-    """The child process's main: load checkpoints and sample runs until told to quit or the GUI goes."""
+def serve(commands: Connection, replies: Connection, threads: int, min_interval: float) -> int:
+    """The child process's main: load checkpoints and sample runs until told to quit or the GUI goes.
+
+    Returns the exit status: 0, or 3 after a command that could not be read.
+    """
     torch.set_num_threads(max(1, threads))
     inbox: queue.Queue[tuple] = queue.Queue()
     in_flight = InFlight()
@@ -118,6 +163,7 @@ def serve(commands: Connection, replies: Connection, threads: int, min_interval:
         pass  # the GUI is gone: nothing left to tell
     finally:
         replies.close()
+    return 3 if steering.broken else 0
 
 
 def main(argv: list[str]) -> int:
@@ -127,8 +173,7 @@ def main(argv: list[str]) -> int:
     module (``multiprocessing``'s ``spawn`` would import the studio's main module again).
     """
     cmd_fd, reply_fd, threads, min_interval = int(argv[0]), int(argv[1]), int(argv[2]), float(argv[3])
-    serve(Connection(cmd_fd, writable=False), Connection(reply_fd, readable=False), threads, min_interval)
-    return 0
+    return serve(Connection(cmd_fd, writable=False), Connection(reply_fd, readable=False), threads, min_interval)
 
 
 if __name__ == "__main__":

@@ -19,10 +19,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from arstudio.core import files
 from arstudio.core.spec import ValueSpace
 
 MAX_FILE_BYTES = 64 * 1024 * 1024  # a bigger file is refused before it is opened
 MAX_PIXELS = 40_000_000  # width x height; Pillow's own bomb check would warn above ~89 M
+REDUCE_MARGIN = 4  # a picture is first shrunk (in uint8) to about this many pixels per model pixel
 
 
 class ImageError(ValueError):
@@ -60,17 +62,27 @@ def _to_array(im: Image.Image) -> np.ndarray:
     return np.asarray(im.convert("RGB"), dtype=np.uint8)
 
 
-def read_image(path: str | os.PathLike) -> tuple[np.ndarray, str]:
-    """Read an image file: uint8 pixels [H, W] or [H, W, 3], and the file's Pillow mode.
+def read_image(path: str | os.PathLike, fit: tuple[int, int] | None = None) -> tuple[np.ndarray, str]:
+    """Read an image file: uint8 pixels [H, W] or [H, W, 3], and the file's Pillow mode (see ``read_image_sized``)."""
+    pixels, mode, _ = read_image_sized(path, fit)
+    return pixels, mode
 
-    Raises ``ImageError`` with one line for a missing, empty, huge, corrupt or non-image file.
+
+def read_image_sized(path: str | os.PathLike, fit: tuple[int, int] | None = None
+                     ) -> tuple[np.ndarray, str, tuple[int, int]]:
+    """Read an image file: uint8 pixels [H, W] or [H, W, 3], the file's Pillow mode and its (width, height).
+
+    ``fit`` (h, w): the pixels are for a model of that size, so a large picture is decoded at a
+    reduced scale where the format allows it (JPEG's draft mode) and shrunk by a whole factor
+    (``reduce``) before any conversion: memory follows the model's size, not the file's.
+    Raises ``ImageError`` with one line for a missing, special (a FIFO), empty, huge, corrupt or
+    non-image file.
     """
     p = Path(path)
-    if not p.exists():
-        raise ImageError(f"{p}: no such file")
-    if p.is_dir():
-        raise ImageError(f"{p}: is a folder, not an image file")
-    size = p.stat().st_size
+    try:
+        size = files.check_regular(p, "image file").st_size
+    except ValueError as e:
+        raise ImageError(str(e)) from None
     if size == 0:
         raise ImageError(f"{p}: is empty (0 bytes), not an image")
     if size > MAX_FILE_BYTES:
@@ -85,8 +97,19 @@ def read_image(path: str | os.PathLike) -> tuple[np.ndarray, str]:
                 if w * h > MAX_PIXELS:
                     raise ImageError(f"{p}: is {w}x{h} pixels; images over {MAX_PIXELS / 1e6:.0f} million pixels "
                                      "are refused")
+                mode = im.mode
+                if fit is not None:
+                    im.draft(None, (REDUCE_MARGIN * fit[1], REDUCE_MARGIN * fit[0]))  # JPEG: decode smaller
                 im.load()
-                return _to_array(im), im.mode
+                f = 1 if fit is None else reduce_factor(im.size[1], im.size[0], *fit)
+                if f > 1:
+                    if im.mode.startswith("I;16"):  # 16-bit grey: scaled to 8 bits, as _to_array would
+                        im = im.convert("I").point(lambda v: v * (255 / 65535)).convert("L")
+                    elif im.mode in ("P", "PA", "1", "CMYK", "YCbCr", "LAB", "HSV"):
+                        im = im.convert("RGBA" if im.mode in ("P", "PA") and "transparency" in im.info
+                                        or im.mode == "PA" else "RGB" if im.mode != "1" else "L")
+                    im = im.reduce(f)
+                return _to_array(im), mode, (w, h)
     except ImageError:
         raise
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
@@ -108,20 +131,38 @@ def _resize(chan: np.ndarray, h: int, w: int) -> np.ndarray:
     return np.asarray(out, dtype=np.float64)
 
 
-def _pad_to_aspect(img: np.ndarray, h: int, w: int, fill: float) -> np.ndarray:
-    """Pad [h0, w0, C] with ``fill`` on two sides so that its aspect ratio is h : w."""
+def _fit_and_pad(img: np.ndarray, h: int, w: int, fill: float) -> tuple[np.ndarray, bool]:
+    """[h0, w0, C] resized to fit inside h x w with its aspect ratio kept, then padded with ``fill`` to h x w.
+
+    Resizing first means no array larger than the model's image is ever made (padding a 50000 x 1
+    strip to a square at full size would take gigabytes). Returns the picture and whether it was padded.
+    """
     h0, w0 = img.shape[:2]
-    if h0 * w == w0 * h:
-        return img
-    if h0 * w < w0 * h:  # too wide: add rows
-        new_h = int(round(w0 * h / w))
-        top = (new_h - h0) // 2
-        pad = ((top, new_h - h0 - top), (0, 0), (0, 0))
-    else:
-        new_w = int(round(h0 * w / h))
-        left = (new_w - w0) // 2
-        pad = ((0, 0), (left, new_w - w0 - left), (0, 0))
-    return np.pad(img, pad, constant_values=fill)
+    scale = min(h / h0, w / w0)
+    th, tw = max(1, min(h, round(h0 * scale))), max(1, min(w, round(w0 * scale)))
+    fitted = np.stack([_resize(img[..., k], th, tw) for k in range(img.shape[2])], axis=-1)
+    if (th, tw) == (h, w):
+        return fitted, False
+    top, left = (h - th) // 2, (w - tw) // 2
+    out = np.full((h, w, img.shape[2]), fill, dtype=np.float64)
+    out[top:top + th, left:left + tw] = fitted
+    return out, True
+
+
+def reduce_factor(h0: int, w0: int, h: int, w: int, margin: int = REDUCE_MARGIN) -> int:
+    """The whole factor by which an h0 x w0 picture can shrink and still hold ``margin`` pixels per pixel of
+    its fit inside the model's h x w."""
+    return max(1, int(max(h0 / h, w0 / w) / margin))
+
+
+def _shrink(a: np.ndarray, h: int, w: int) -> np.ndarray:
+    """uint8 pixels [H0, W0, C] shrunk by a whole factor (Pillow's ``reduce``: box averages) towards h x w."""
+    f = reduce_factor(a.shape[0], a.shape[1], h, w)
+    if f <= 1 or a.dtype != np.uint8:
+        return a
+    im = Image.fromarray(np.ascontiguousarray(a[..., 0] if a.shape[2] == 1 else a))
+    out = np.asarray(im.reduce(f))
+    return out[:, :, None] if out.ndim == 2 else out
 
 
 def quantize(unit: np.ndarray, space: ValueSpace) -> np.ndarray:
@@ -135,7 +176,7 @@ def quantize(unit: np.ndarray, space: ValueSpace) -> np.ndarray:
 
 
 def to_values(pixels: np.ndarray, shape: tuple[int, ...], space: ValueSpace, match_background: bool = True,
-              mode: str = "", source: str = "the image") -> ModelImage:
+              mode: str = "", source: str = "the image", source_size: tuple[int, int] | None = None) -> ModelImage:
     """Convert uint8 pixels [H0, W0] or [H0, W0, 3] to a model's flat data [C * H * W] in ``space``.
 
     ``shape`` is (C, H, W) with C = 1 (grey) or 3 (RGB). With ``match_background`` an image on a
@@ -149,8 +190,8 @@ def to_values(pixels: np.ndarray, shape: tuple[int, ...], space: ValueSpace, mat
         a = a[:, :, None]
     if a.ndim != 3 or a.shape[2] not in (1, 3) or a.shape[0] < 1 or a.shape[1] < 1:
         raise ImageError(f"{source}: pixels of shape {list(np.shape(pixels))} are not a grey or RGB image")
-    h0, w0 = a.shape[:2]
-    img = a.astype(np.float64)
+    w0, h0 = source_size if source_size is not None else (a.shape[1], a.shape[0])  # the file's, before any reduce
+    img = _shrink(a, h, w).astype(np.float64)  # floats only at a few times the model's size, never the file's
     notes: list[str] = []
     if c == 1 and img.shape[2] == 3:
         if not (np.array_equal(img[..., 0], img[..., 1]) and np.array_equal(img[..., 0], img[..., 2])):
@@ -165,10 +206,9 @@ def to_values(pixels: np.ndarray, shape: tuple[int, ...], space: ValueSpace, mat
         img = 255.0 - img
         background = 255.0 - background
         notes.append("inverted (dark ink on a light background)")
-    if (h0, w0) != (h, w):
-        padded = _pad_to_aspect(img, h, w, background)
-        kept = " (padded to keep its aspect ratio)" if padded.shape[:2] != img.shape[:2] else ""
-        img = np.stack([_resize(padded[..., k], h, w) for k in range(c)], axis=-1)
+    if img.shape[:2] != (h, w):
+        img, padded = _fit_and_pad(img, h, w, background)
+        kept = " (padded to keep its aspect ratio)" if padded else ""
         notes.append(f"resized {w0}x{h0} to {w}x{h}{kept}")
     unit = np.clip(img / 255.0, 0.0, 1.0).transpose(2, 0, 1)  # (C, H, W)
     values = quantize(unit, space)
@@ -183,8 +223,9 @@ def to_values(pixels: np.ndarray, shape: tuple[int, ...], space: ValueSpace, mat
 def load_for_model(path: str | os.PathLike, shape: tuple[int, ...], space: ValueSpace,
                    match_background: bool = True) -> ModelImage:
     """``read_image`` then ``to_values``: a file as a model's flat data, or ``ImageError`` saying why not."""
-    pixels, mode = read_image(path)
-    return to_values(pixels, shape, space, match_background, mode, str(path))
+    fit = (int(shape[1]), int(shape[2])) if len(shape) == 3 else None
+    pixels, mode, size = read_image_sized(path, fit)
+    return to_values(pixels, shape, space, match_background, mode, str(path), size)
 
 
 # ---- colour maps ------------------------------------------------------------------------------

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import math
 import os
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
+from arstudio.core import files
 from arstudio.io.atomic import atomic_write
 from arstudio.io.errors import ExportError
 
@@ -76,6 +79,10 @@ def read_png(path: str | os.PathLike) -> tuple[np.ndarray, dict[str, str]]:
     """Read a PNG: its pixels as uint8 ([H, W] or [H, W, C]) and its text chunks."""
     p = Path(path)
     try:
+        files.check_regular(p, "PNG file")
+    except ValueError as e:
+        raise ExportError(str(e)) from None
+    try:
         with Image.open(p) as im:
             if im.format != "PNG":
                 raise ExportError(f"{p}: is a {im.format} image, not a PNG")
@@ -92,5 +99,62 @@ def read_png(path: str | os.PathLike) -> tuple[np.ndarray, dict[str, str]]:
 
 
 def read_png_text(path: str | os.PathLike) -> dict[str, str]:
-    """The text chunks of a PNG (what a replayable export records); ExportError when it is unreadable."""
-    return read_png(path)[1]
+    """The text chunks of a PNG (what a replayable export records), read without decoding a single pixel.
+
+    The chunks are walked one by one (tEXt, zTXt, iTXt; compressed text inflated to at most 16 MiB),
+    so a decompression bomb or a huge image costs nothing. ExportError (one line) when the file is
+    not a readable PNG.
+    """
+    p = Path(path)
+    try:
+        data = files.read_bytes(p, "image")
+    except ValueError as e:
+        raise ExportError(str(e)) from None
+    if not data.startswith(PNG_SIGNATURE):
+        raise ExportError(f"{p}: is not a PNG file")
+    out: dict[str, str] = {}
+    pos = len(PNG_SIGNATURE)
+    while pos + 8 <= len(data):
+        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + n]
+        if len(body) < n:
+            raise ExportError(f"{p}: not a readable PNG (truncated {kind.decode('latin-1')!r} chunk)")
+        pos += 12 + n
+        if kind == b"IEND":
+            return out
+        try:
+            item = _text_chunk(kind, body)
+        except (ValueError, zlib.error, UnicodeDecodeError):
+            raise ExportError(f"{p}: not a readable PNG (a broken {kind.decode('latin-1')} text chunk)") from None
+        if item is not None:
+            out[item[0]] = item[1]
+    raise ExportError(f"{p}: not a readable PNG (it ends without an IEND chunk: truncated)")
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_MAX_TEXT = 16 << 20
+
+
+def _inflate(blob: bytes) -> bytes:
+    d = zlib.decompressobj()
+    out = d.decompress(blob, _MAX_TEXT)
+    if d.unconsumed_tail:
+        raise ValueError("compressed text over 16 MiB")
+    return out
+
+
+def _text_chunk(kind: bytes, body: bytes) -> tuple[str, str] | None:
+    """(key, text) of a tEXt, zTXt or iTXt chunk; None for any other chunk."""
+    if kind == b"tEXt":
+        key, _, text = body.partition(b"\0")
+        return key.decode("latin-1"), text.decode("latin-1")
+    if kind == b"zTXt":
+        key, _, rest = body.partition(b"\0")
+        return key.decode("latin-1"), _inflate(rest[1:]).decode("latin-1")
+    if kind == b"iTXt":
+        key, _, rest = body.partition(b"\0")
+        compressed, rest = rest[0], rest[2:]
+        _lang, _, rest = rest.partition(b"\0")
+        _translated, _, text = rest.partition(b"\0")
+        return key.decode("latin-1"), (_inflate(text) if compressed else text).decode("utf-8")
+    return None

@@ -7,6 +7,7 @@ Helpers here are shared by modality plug-ins' command-line halves.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 
@@ -14,7 +15,14 @@ def policy_from_args(args: argparse.Namespace) -> Any:
     """The sampling policy of ``arstudio sample``'s --temperature, --top-k and --top-p."""
     from arstudio.core.policy import SamplingPolicy
 
-    return SamplingPolicy(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p)
+    try:
+        return SamplingPolicy(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p)
+    except ValueError as e:  # name the option as it was typed
+        msg = str(e)
+        for field, flag in (("temperature", "--temperature"), ("top_k", "--top-k"), ("top_p", "--top-p")):
+            if msg.startswith(field):
+                msg = flag + msg[len(field):]
+        raise ValueError(msg) from None
 
 
 def add_once(parser: argparse.ArgumentParser, *flags: str, **kwargs: Any) -> None:
@@ -22,3 +30,25 @@ def add_once(parser: argparse.ArgumentParser, *flags: str, **kwargs: Any) -> Non
     if any(f in parser._option_string_actions for f in flags):  # noqa: SLF001 (argparse has no public query)
         return
     parser.add_argument(*flags, **kwargs)
+
+
+def refuse_foreign_options(args: argparse.Namespace, command: str, modality: str, path: Path) -> None:
+    """ValueError when an option of another modality was given (``--prompt`` to an image model)."""
+    from arstudio.core.modality import modalities
+
+    own: set[str] = set()
+    others: dict[str, tuple[str, Any]] = {}  # dest -> (flag, its default)
+    for m in modalities().values():
+        if m.add_cli_args is None:
+            continue
+        p = argparse.ArgumentParser(add_help=False)
+        m.add_cli_args(command, p)
+        flags = {a.dest: (a.option_strings[0], a.default) for a in p._actions if a.option_strings}  # noqa: SLF001
+        if m.name == modality:
+            own |= set(flags)
+        else:
+            others.update({d: f for d, f in flags.items() if d not in others})
+    for dest, (flag, default) in others.items():
+        if dest not in own and getattr(args, dest, default) != default:
+            article = "an" if modality[:1] in "aeiou" else "a"
+            raise ValueError(f"{flag} does not apply to {path.name}: it is {article} {modality} model")

@@ -18,8 +18,8 @@ position 0. Nothing is unpickled: a folder with only ``pytorch_model.bin`` is re
 
 from __future__ import annotations
 
-import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +27,10 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 
-from arstudio.core.checkpoint import CheckpointError, CheckpointMeta
+from arstudio.core import files, validate
+from arstudio.core.checkpoint import CheckpointError, CheckpointMeta, read_header
 from arstudio.core.formats import CheckpointFormat
-from arstudio.models.gpt import GPT
+from arstudio.models.gpt import GPT, GPTConfig
 
 TRANSPOSED = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
 GELU_TANH = ("gelu_new", "gelu_pytorch_tanh")
@@ -51,18 +52,26 @@ def read_config(folder: Path) -> dict[str, Any]:
     if not path.is_file():
         raise GPT2ImportError(f"{folder}: no config.json (a GPT-2 folder needs config.json and model.safetensors)")
     try:
-        c = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise GPT2ImportError(f"{path}: is not valid JSON ({e})") from None
+        c = validate.loads(files.read_text(path, "config"), str(path))
+    except ValueError as e:
+        raise GPT2ImportError(str(e)) from None
     if not isinstance(c, dict):
         raise GPT2ImportError(f"{path}: is not a JSON object")
     if c.get("model_type", "gpt2") != "gpt2":
-        raise GPT2ImportError(f"{path}: describes a {c.get('model_type')!r} model; only GPT-2 ('gpt2') is supported")
-    try:
-        n_embd, n_head, n_layer = int(c["n_embd"]), int(c["n_head"]), int(c["n_layer"])
-        vocab, n_pos = int(c["vocab_size"]), int(c["n_positions"])
-    except (KeyError, TypeError, ValueError) as e:
-        raise GPT2ImportError(f"{path}: lacks a valid {e} entry") from None
+        raise GPT2ImportError(f"{path}: describes a {str(c.get('model_type'))[:40]!r} model; only GPT-2 ('gpt2') is "
+                              "supported")
+    missing = [k for k in ("n_embd", "n_head", "n_layer", "vocab_size", "n_positions") if k not in c]
+    if missing:
+        raise GPT2ImportError(f"{path}: lacks a valid {missing[0]!r} entry")
+    n_embd, n_head, n_layer, vocab, n_pos = c["n_embd"], c["n_head"], c["n_layer"], c["vocab_size"], c["n_positions"]
+    eps = c.get("layer_norm_epsilon", 1e-5)
+    try:  # whole numbers in range (not 2.7, "3" or true), before anything is built
+        validate.check_config(GPTConfig, {"n_embd": n_embd, "n_head": n_head, "n_layer": n_layer, "vocab_size": vocab,
+                                          "block_size": n_pos, "layer_norm_epsilon": eps}, "GPT-2")
+    except ValueError as e:
+        raise GPT2ImportError(f"{path}: {str(e).replace('GPT-2 config ', '')}") from None
+    if n_embd % n_head:
+        raise GPT2ImportError(f"{path}: n_embd ({n_embd}) must be a multiple of n_head ({n_head})")
     problems = []
     if c.get("activation_function", "gelu_new") not in GELU_TANH:
         problems.append(f"activation {c.get('activation_function')!r} (ours is GELU, tanh form)")
@@ -80,37 +89,68 @@ def read_config(folder: Path) -> dict[str, Any]:
     if not isinstance(bos, int) or not 0 <= bos < vocab:
         raise GPT2ImportError(f"{path}: no bos_token_id / eos_token_id inside the vocabulary of {vocab}")
     return {"vocab_size": vocab, "block_size": n_pos, "n_layer": n_layer, "n_head": n_head, "n_embd": n_embd,
-            "dropout": 0.0, "bias": True, "bos_id": bos, "layer_norm_epsilon": float(c.get("layer_norm_epsilon", 1e-5))}
+            "dropout": 0.0, "bias": True, "bos_id": bos, "layer_norm_epsilon": float(eps)}
+
+
+def shard_files(folder: Path) -> list[Path]:
+    """The safetensors files of a GPT-2 folder: ``model.safetensors``, or the shards its index lists (which
+    must lie inside the folder)."""
+    single, index = folder / "model.safetensors", folder / "model.safetensors.index.json"
+    if single.is_file():
+        return [single]
+    if index.is_file():
+        try:
+            weight_map = validate.loads(files.read_text(index, "json"), str(index))["weight_map"]
+            names = sorted(set(weight_map.values()))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise GPT2ImportError(f"{index}: is not a valid shard index") from None
+        root = folder.resolve()
+        out = []
+        for name in names:
+            f = folder / name if isinstance(name, str) and name else None
+            if f is None or Path(name).is_absolute() or not f.resolve().is_relative_to(root):
+                raise GPT2ImportError(f"{index}: lists the shard {str(name)[:80]!r}, which is not a file inside "
+                                      f"{folder}")
+            out.append(f)
+        return out
+    pickled = [p.name for p in folder.glob("*.bin")] + [p.name for p in folder.glob("*.pt*")]
+    why = (f" (it has {', '.join(pickled)}: arstudio never unpickles files; convert them to safetensors)"
+           if pickled else "")
+    raise GPT2ImportError(f"{folder}: no model.safetensors{why}")
+
+
+def read_shapes(shards: list[Path]) -> dict[str, tuple[int, ...]]:
+    """Every tensor's shape, from the shards' headers (nothing loaded); GPT2ImportError for a bad shard."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for f in shards:
+        try:
+            header, _ = read_header(f)
+        except CheckpointError as e:
+            raise GPT2ImportError(f"{f}: could not be read as safetensors ({str(e).removeprefix(f'{f}: ')})") from None
+        bad = next((k for k, v in header.items() if v["dtype"] not in validate.FLOAT_DTYPES
+                    and not k.endswith((".attn.bias", ".attn.masked_bias"))), None)
+        if bad is not None:
+            raise GPT2ImportError(f"{f}: tensor {bad!r} is stored as {header[bad]['dtype']}; GPT-2 weights are floats")
+        shapes.update({k: tuple(v["shape"]) for k, v in header.items()})
+    return shapes
 
 
 def read_tensors(folder: Path) -> dict[str, torch.Tensor]:
     """Every tensor of ``model.safetensors`` (or of its shards), as float32."""
-    single, index = folder / "model.safetensors", folder / "model.safetensors.index.json"
-    if single.is_file():
-        files = [single]
-    elif index.is_file():
-        try:
-            weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
-            files = [folder / f for f in sorted(set(weight_map.values()))]
-        except (json.JSONDecodeError, KeyError, TypeError, AttributeError):
-            raise GPT2ImportError(f"{index}: is not a valid shard index") from None
-    else:
-        pickled = [p.name for p in folder.glob("*.bin")] + [p.name for p in folder.glob("*.pt*")]
-        why = (f" (it has {', '.join(pickled)}: arstudio never unpickles files; convert them to safetensors)"
-               if pickled else "")
-        raise GPT2ImportError(f"{folder}: no model.safetensors{why}")
     out: dict[str, torch.Tensor] = {}
-    for f in files:
-        if not f.is_file():
-            raise GPT2ImportError(f"{f}: missing (listed in the shard index)")
+    for f in shard_files(folder):
         try:
+            files.check_regular(f)
             out.update(load_file(str(f)))
         except (SafetensorError, OSError, ValueError) as e:
             raise GPT2ImportError(f"{f}: could not be read as safetensors ({e})") from None
+    bad = next((k for k, v in out.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())), None)
+    if bad is not None:
+        raise GPT2ImportError(f"{folder}: tensor {bad!r} holds NaN or infinite values")
     return {k: v.float() for k, v in out.items()}
 
 
-def map_state_dict(hf: dict[str, torch.Tensor], model: GPT) -> dict[str, torch.Tensor]:
+def map_state_dict(hf: dict[str, torch.Tensor], model: GPT, check_tied: bool = True) -> dict[str, torch.Tensor]:
     """GPT-2's tensors renamed (and Conv1D weights transposed) to our ``GPT``'s state dict; checks shapes."""
     ours: dict[str, torch.Tensor] = {}
     for name, t in hf.items():
@@ -119,7 +159,7 @@ def map_state_dict(hf: dict[str, torch.Tensor], model: GPT) -> dict[str, torch.T
             continue  # old files store the causal mask as a buffer
         if key == "lm_head.weight":
             wte = hf.get("transformer.wte.weight", hf.get("wte.weight"))
-            if wte is not None and not torch.equal(wte, t):
+            if check_tied and wte is not None and not torch.equal(wte, t):
                 raise GPT2ImportError("lm_head.weight differs from wte.weight: an untied head is not supported")
             continue
         if key.endswith(TRANSPOSED):
@@ -142,19 +182,38 @@ def read_tokenizer(folder: Path) -> dict[str, Any]:
 
     try:
         if (folder / "tokenizer.json").is_file():
-            return {"type": "bpe", "json": Tokenizer.from_file(str(folder / "tokenizer.json")).to_str()}
+            return {"type": "bpe", "json": Tokenizer.from_str(files.read_text(folder / "tokenizer.json", "json")).to_str()}
         vocab, merges = folder / "vocab.json", folder / "merges.txt"
         missing = [p.name for p in (vocab, merges) if not p.is_file()]
         if missing:
             raise GPT2ImportError(f"{folder}: no tokenizer.json, and no {' or '.join(missing)} (GPT-2's tokenizer is "
                                   "tokenizer.json, or vocab.json with merges.txt)")
-        json.loads(vocab.read_text(encoding="utf-8"))
+        validate.loads(files.read_text(vocab, "json"), str(vocab))
+        files.read_bytes(merges, "json")  # a regular file of bounded size
         return {"type": "bpe", "json": ByteLevelBPETokenizer(str(vocab), str(merges)).to_str()}
     except GPT2ImportError:
         raise
+    except files.InputFileError as e:
+        raise GPT2ImportError(str(e)) from None
     except Exception as e:  # tokenizers raises a bare Exception for malformed files
         raise GPT2ImportError(f"{folder}: its tokenizer files could not be read "
                               f"({str(e).splitlines()[0][:200] if str(e) else type(e).__name__})") from None
+
+
+def _check_sizes(config: dict[str, Any], shapes: dict[str, tuple[int, ...]]) -> None:
+    """config.json's sizes against the tensors' shapes (layers, width, vocabulary, positions), before building."""
+    short = {k.removeprefix("transformer."): v for k, v in shapes.items()}
+    layers = {int(m.group(1)) for k in short if (m := re.match(r"h\.(\d+)\.", k))}
+    problems = []
+    if len(layers) != config["n_layer"]:
+        problems.append(f"n_layer is {config['n_layer']} but the tensors hold {len(layers)} blocks")
+    wte, wpe = short.get("wte.weight"), short.get("wpe.weight")
+    if wte is not None and len(wte) == 2 and tuple(wte) != (config["vocab_size"], config["n_embd"]):
+        problems.append(f"wte.weight has shape {list(wte)}, config.json implies {[config['vocab_size'], config['n_embd']]}")
+    if wpe is not None and len(wpe) == 2 and tuple(wpe) != (config["block_size"], config["n_embd"]):
+        problems.append(f"wpe.weight has shape {list(wpe)}, config.json implies {[config['block_size'], config['n_embd']]}")
+    if problems:
+        raise GPT2ImportError("model.safetensors does not match config.json: " + "; ".join(problems))
 
 
 def load_gpt2(folder: str | os.PathLike, device: str | torch.device = "cpu", tokenizer: bool = True
@@ -164,13 +223,20 @@ def load_gpt2(folder: str | os.PathLike, device: str | torch.device = "cpu", tok
     if not d.is_dir():
         raise GPT2ImportError(f"{d}: no such folder" if not d.exists() else f"{d}: is a file, not a GPT-2 folder")
     config = read_config(d)
-    tensors = read_tensors(d)
+    shards = shard_files(d)
     if tokenizer:
         config["tokenizer"] = read_tokenizer(d)
         n = _tokenizer_size(config["tokenizer"])
         if n > config["vocab_size"]:
             raise GPT2ImportError(f"{d}: the tokenizer has {n} ids but config.json's vocab_size is "
                                   f"{config['vocab_size']} (mismatched files)")
+    shapes = read_shapes(shards)
+    _check_sizes(config, shapes)  # arithmetic first: a config far larger than its tensors builds nothing at all
+    with torch.device("meta"):  # shapes only, no memory: the tensors are checked before anything real is built
+        planned = GPT.from_config(config)
+    map_state_dict({k: torch.empty(s, device="meta") for k, s in shapes.items()}, planned, check_tied=False)
+    del planned
+    tensors = read_tensors(d)
     model = GPT.from_config(config)
     model.load_state_dict(map_state_dict(tensors, model))
     model.to(device).eval()

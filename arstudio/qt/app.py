@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication
 
 from arstudio.core.device import set_threads
 from arstudio.qt.gc_guard import freeze_startup_objects, install_gui_collector
+from arstudio.qt.interrupt import close_on_interrupt
 from arstudio.qt.main_window import ASSETS, MainWindow
 
 
@@ -44,15 +45,21 @@ def main(argv: list[str] | None = None) -> int:
     set_threads()
     app = make_app(qt_args)
     checkpoint: str | Path | None = None
+    unknown = ""
     if args.checkpoint:
         from arstudio.core.catalog import resolve
         from arstudio.core.checkpoint import CheckpointError
 
         try:
             checkpoint = resolve(args.checkpoint)
-        except CheckpointError:
-            checkpoint = Path(args.checkpoint)  # the window shows why it cannot be opened
+        except CheckpointError as e:
+            if "no checkpoint called" in str(e):  # a mistyped name: the default model, and "did you mean ...?"
+                unknown = str(e)
+            else:
+                checkpoint = Path(args.checkpoint)  # the window shows why it cannot be opened
     window = MainWindow(checkpoint)
+    if unknown:
+        window.show_error("No such checkpoint", unknown)
     if args.speed is not None:
         window.controls.set_rate(args.speed or None)
     if args.ordering:
@@ -61,8 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.play:
         window.session.checkpoint_loaded.connect(lambda _info, w=window: w.session.play())
     window.show()
+    restore = close_on_interrupt(window, app)  # Ctrl-C closes the studio as its close button does
     freeze_startup_objects()  # full GC passes then skip what lives as long as the studio
-    code = int(app.exec())
+    try:
+        code = int(app.exec())
+    finally:
+        restore()
     window.deleteLater()  # tear Qt objects down while the application still exists
     del window
     app.processEvents()

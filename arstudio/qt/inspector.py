@@ -50,7 +50,9 @@ class Inspector(QObject):
         """A new run started: follow its newest step again."""
         self.record, self.hovered, self.pinned = record, None, None
         self.sample = min(self.sample, record.batch - 1)
-        self.strip.reset(record.length, clear=record.filled == 0)
+        steps = getattr(record.info.request, "steps", None)  # a run planned shorter than its layout (a text's
+        planned = record.length if steps is None else max(1, min(int(steps), record.length))  # tokens, audio's seconds)
+        self.strip.reset(planned, clear=record.filled == 0)
         if record.filled == 0:  # otherwise steps_arrived shows its newest step right after
             self.dist.clear("Sampling…")
         self.focus_changed.emit(-1, -1)
@@ -92,7 +94,8 @@ class Inspector(QObject):
         self.dist.show_dist(view, chosen if not np.isnan(chosen) else None, lp, title)
         n = rec.filled
         focus_sample = self.hovered[1] if self.hovered else self.sample
-        self.strip.set_series(rec.log_prob[:n, focus_sample], rec.forced[:n], focus_sample)
+        kept = int(getattr(rec.info.request, "prefix_len", 0) or 0)
+        self.strip.set_series(rec.log_prob[:n, focus_sample], rec.forced[:n], focus_sample, kept)
         self.strip.mark(step)
         outlined = self.hovered or self.pinned
         self.focus_changed.emit(*(outlined if outlined else (-1, -1)))

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMe
 
 import arstudio
 from arstudio.core import catalog
+from arstudio.core.modality import modalities
 from arstudio.engine.messages import ModelInfo
 from arstudio.engine.record import RunRecord
 from arstudio.qt.checkpoints.browser import CheckpointBrowser
@@ -135,7 +136,8 @@ class MainWindow(QMainWindow):
         self.export_action = QAction("&Export PNG…", self, shortcut=QKeySequence("Ctrl+E"))
         self.quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
         self.replay_action = QAction("&Replay export…", self, shortcut=QKeySequence("Ctrl+R"))
-        self.replay_action.setToolTip("Open a PNG the studio or `arstudio sample` wrote and step through how it was made")
+        self.replay_action.setToolTip("Open a file the studio or `arstudio sample` wrote (PNG, JSON, WAV ...) "
+                                      "and step through how it was made")
         self.replay_action.triggered.connect(self.replay_dialog)
         self.open_action.triggered.connect(self.open_dialog)
         self.export_action.triggered.connect(self.export_dialog)
@@ -188,6 +190,7 @@ class MainWindow(QMainWindow):
         self.inspector.focus_changed.connect(self.panel.show_focus)
         self.panel_dock.setWidget(self.panel)
         self.panel_dock.setWindowTitle(cls.title)
+        self.dist.set_value_order(cls.values_in_order)
         self.export_action.setText(f"&{cls.export_label.lstrip('&')}")
         return True
 
@@ -283,7 +286,9 @@ class MainWindow(QMainWindow):
 
     def replay_dialog(self) -> None:
         """Ask for an exported file and replay it step by step."""
-        path, _ = QFileDialog.getOpenFileName(self, "Replay export", str(Path.cwd()), "Exports (*.png *.json);;All files (*)")
+        found = sorted({f"*{x}" for m in modalities().values() for f in m.formats if f.read_recipe for x in f.suffixes})
+        path, _ = QFileDialog.getOpenFileName(self, "Replay export", str(Path.cwd()),
+                                              f"Exports ({' '.join(found) or '*'});;All files (*)")
         if path:
             self.replayer.open(path)
 

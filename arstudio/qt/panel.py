@@ -25,6 +25,7 @@ class ModalityPanel(QWidget):
     modality: ClassVar[str] = ""
     title: ClassVar[str] = "Output"
     export_label: ClassVar[str] = "Export…"  # the File menu's entry (the formats are the modality plug-in's)
+    values_in_order: ClassVar[bool] = False  # the distribution view draws values at their place (ordinal: audio levels)
 
     step_hovered = Signal(int, int)  # step, sample; (-1, -1) when the mouse leaves
     step_picked = Signal(int, int)  # step, sample
@@ -60,5 +61,17 @@ class ModalityPanel(QWidget):
         return record
 
     def export(self, path: Path, record: RunRecord, text: dict[str, str]) -> Path:
-        """Write the run's output to ``path``; raise ``arstudio.io.ExportError`` when it cannot."""
-        raise NotImplementedError
+        """Write the run's output to ``path`` through the modality's format for its suffix, the recipe inside.
+
+        Raises ``arstudio.io.ExportError`` when it cannot. The steps written so far go out (a
+        sequence modality writes what has been generated); panels with more to say override this.
+        """
+        from arstudio.io.errors import ExportError
+        from arstudio.io.export import export_samples
+
+        info = getattr(self, "info", None)
+        if info is None:
+            raise ExportError("no model is loaded")
+        if record.filled == 0:
+            raise ExportError("nothing to export yet: press Play first")
+        return export_samples(path, info.spec, record.data()[:, : record.filled], text)

@@ -20,6 +20,21 @@ from arstudio.engine.record import RunRecord
 from arstudio.qt.sampler.session import RunSession, RunSettings
 
 
+def recipe_cond(cond: np.ndarray) -> list:
+    """A run's condition [B, ...] as JSON-able lists: class labels as ints, a float condition (a mel) as floats.
+
+    float32 values are written in their shortest form that reads back as the same float32, so a
+    replay conditions on exactly what the run did.
+    """
+    a = np.asarray(cond)
+    if not np.issubdtype(a.dtype, np.floating):
+        return a.astype(int).tolist()
+    if a.dtype == np.float32:
+        short = [float(str(v)) for v in a.reshape(-1)]  # str of a numpy float32: its shortest exact form
+        return np.asarray(short, dtype=np.float64).reshape(a.shape).tolist()
+    return a.astype(np.float64).tolist()
+
+
 def export_recipe(model: ModelInfo, record: RunRecord) -> Recipe:
     """The recipe of ``record``'s run: what made it (not what the controls show now)."""
     req = record.info.request
@@ -30,7 +45,7 @@ def export_recipe(model: ModelInfo, record: RunRecord) -> Recipe:
     return recipe_for_run(model.path, kind=model.meta.kind, modality=model.spec.layout.modality, seed=req.seed,
                           batch=req.batch, policy=req.policy, ordering=req.ordering, steps=steps,
                           prefix=req.prefix, forced=req.forced,
-                          cond=None if cond is None else np.asarray(cond).astype(int).tolist(),
+                          cond=None if cond is None else recipe_cond(cond),
                           software=f"arstudio {arstudio.__version__}")
 
 

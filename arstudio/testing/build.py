@@ -17,12 +17,13 @@ def build_tiny(name: str, *, seed: int = 0, device: str | torch.device = "cpu", 
                ) -> tuple[ARModel, Dataset]:
     """A model of kind ``name`` on its ``tiny_config`` with random, nowhere trivially zero weights, and its data set.
 
-    The config is the kind's default data set's (shape, values, vocabulary) overridden by the kind's
-    ``tiny_config``; every parameter gets N(0, noise^2) added so that a masked-out weight that was
-    left at zero by the initialisation cannot hide a causality bug. The model is in eval mode.
+    The config is the kind's tiny data set's (``tiny_data``, else ``default_data``: shape, values,
+    vocabulary) overridden by the kind's ``tiny_config``; every parameter gets N(0, noise^2) added so
+    that a masked-out weight that was left at zero by the initialisation cannot hide a causality bug.
+    The model is in eval mode.
     """
     kind = get_kind(name)
-    ds = get_dataset(kind.default_data)
+    ds = get_dataset(kind.tiny_data or kind.default_data)
     torch.manual_seed(seed)
     model = kind.build({**ds.model_config(), **kind.tiny_config})
     with torch.no_grad():
@@ -58,11 +59,8 @@ def changed(model: ARModel, x: torch.Tensor, index: torch.Tensor, seed: int) -> 
 
 
 def random_cond(model: ARModel, batch: int, seed: int = 0) -> Any:
-    """Random conditioning when the model takes any (``spec.cond["classes"]``: class labels), else None."""
-    n = model.spec.cond.get("classes")
-    if not n:
-        return None
-    return torch.randint(int(n), (batch,), generator=torch.Generator().manual_seed(seed)).to(model.device)
+    """Random conditioning when the model takes any (``model.example_cond``: class labels by default), else None."""
+    return model.example_cond(batch, torch.Generator().manual_seed(seed))
 
 
 def select_cond(cond: Any, rows: torch.Tensor) -> Any:

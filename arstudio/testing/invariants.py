@@ -151,7 +151,7 @@ def check_training_lowers_loss(name: str, *, steps: int = 30, batch_size: int = 
     on top, since it trains on that data.
     """
     kind = get_kind(name)
-    ds = data if isinstance(data, Dataset) else get_dataset(data or kind.default_data)
+    ds = data if isinstance(data, Dataset) else get_dataset(data or kind.tiny_data or kind.default_data)
     torch.manual_seed(seed)
     model = kind.build({**kind.tiny_config, **ds.model_config()})
     trainer = Trainer(model, ds, TrainConfig(steps=steps, batch_size=batch_size, lr=lr, seed=seed,

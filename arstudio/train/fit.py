@@ -19,6 +19,7 @@ import torch
 from arstudio.core.checkpoint import CheckpointMeta
 from arstudio.core.protocol import ARModel
 from arstudio.core.registry import get as get_kind
+from arstudio.core.validate import MAX_SEED, number
 from arstudio.data.datasets import Dataset, get_dataset
 from arstudio.train.evaluate import evaluate
 
@@ -37,6 +38,19 @@ class TrainConfig:
     eval_every: int = 250
     grad_clip: float = 5.0
     device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        number(self.steps, "steps", 1, 10**9, integer=True)
+        number(self.batch_size, "batch_size", 1, 1 << 20, integer=True)
+        number(self.lr, "the learning rate (lr)", 0, 10.0, lo_open=True)
+        number(self.weight_decay, "weight_decay", 0, 10.0)
+        number(self.seed, "seed", 0, MAX_SEED, integer=True)
+        number(self.eval_every, "eval_every", 1, 10**9, integer=True)
+        number(self.grad_clip, "grad_clip", 0)
+
+
+class TrainingDiverged(ValueError):
+    """Training met a NaN or infinite loss; nothing is saved (the message says at which step, in one line)."""
 
 
 class Trainer:
@@ -90,6 +104,9 @@ class Trainer:
             xb = x_train[idx].to(cfg.device)
             cb = y_train[idx].to(cfg.device) if cond_kind and y_train is not None else None
             loss = loss_fn(xb, cb, generator=g)
+            if not bool(torch.isfinite(loss.detach()).all()):
+                raise TrainingDiverged(f"training diverged at step {step}: the loss is {float(loss.detach())} "
+                                       f"(lr {cfg.lr:g}; try a smaller learning rate); nothing was saved")
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.grad_clip:

@@ -66,7 +66,7 @@ def test_what_does_not_compare_is_one_line(cli, pair, one_error_line) -> None:
     assert "is a text model (gpt)" in line and "is an image model (nade)" in line
     line = one_error_line(*cli("compare", pair["nade"], pair["made"], "--steps", 0)[::2])
     assert "--steps must be at least 1" in line
-    assert "no such file" in one_error_line(*cli("compare", pair["nade"], "nope")[::2])
+    assert "no checkpoint called 'nope'" in one_error_line(*cli("compare", pair["nade"], "nope")[::2])
 
 
 def test_help_says_what_it_does(cli) -> None:

@@ -90,8 +90,8 @@ def test_list_shows_unreadable_files_with_their_reason(cli: Run, user_models: Pa
     (["train", "nade", "--steps", "0"], "--steps"),
     (["train", "nade", "--out", "model.pt"], ".safetensors"),
     (["train", "nade", "--device", "cuda:7"], "cuda"),
-    (["sample", "no-such-model", "--out", "x.png"], "no checkpoint of that name"),
-    (["eval", "no-such-model"], "no checkpoint of that name"),
+    (["sample", "no-such-model", "--out", "x.png"], "no checkpoint called 'no-such-model'"),
+    (["eval", "nade-digts"], "no checkpoint called 'nade-digts' (did you mean nade-digits"),
     (["bench", "no-such-bench"], "unknown benchmark"),
 ])
 def test_bad_names_and_options(argv: list[str], words: str, cli: Run, one_error_line: ErrLine,
@@ -105,7 +105,7 @@ def test_bad_names_and_options(argv: list[str], words: str, cli: Run, one_error_
 
 
 @pytest.mark.parametrize("options, words", [
-    (["--temperature", "-1"], "temperature"), (["--top-p", "1.5"], "top_p"), (["--top-k", "-2"], "top_k"),
+    (["--temperature", "-1"], "temperature"), (["--top-p", "1.5"], "--top-p"), (["--top-k", "-2"], "--top-k"),
     (["--n", "0"], "--n"), (["--ordering", "3"], "single ordering"), (["--seed", "x"], "invalid int"),
 ])
 def test_bad_sampling_options_keep_the_existing_file(options: list[str], words: str, cli: Run,

@@ -77,7 +77,7 @@ def broken(src: Path, dst: Path, drop: str = "", config: dict | None = None) -> 
     ("model.safetensors", None, "no model.safetensors"),
     ("merges.txt", None, "no tokenizer.json, and no merges.txt"),
     ("", {"n_embd": 48}, "does not match config.json"),
-    ("", {"n_layer": 3}, "missing h.2"),
+    ("", {"n_layer": 3}, "n_layer is 3 but the tensors hold 2 blocks"),
     ("", {"vocab_size": 100}, "the tokenizer has .* ids but config.json's vocab_size is 100"),
     ("", {"activation_function": "relu"}, "activation 'relu'"),
     ("", {"model_type": "llama"}, "only GPT-2"),

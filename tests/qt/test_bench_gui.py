@@ -25,8 +25,9 @@ def test_bench_gui_prints_bench_results(checkpoints, tmp_path):
                                          "studio_train_stall"]
     tp, short, stall, train = results
     assert tp.settings["length"] == 144 and short.settings["length"] == 64 and short.floor is None
-    assert train.ours.unit == "ms" and train.baseline.value == 50.0 and train.settings["train_steps_per_s"] > 0
-    assert tp.ours.unit == tp.baseline.unit == "steps/s" and tp.ours.value > 0 and tp.baseline.value > 0
+    # Rates are reported, never asserted: on a busy machine a 0.6 s window may finish no run at all.
+    assert train.ours.unit == "ms" and train.baseline.value == 50.0 and train.settings["train_steps_per_s"] >= 0
+    assert tp.ours.unit == tp.baseline.unit == "steps/s" and tp.ours.value >= 0 and tp.baseline.value >= 0
     assert tp.floor == 0.9 and tp.settings["batch"] == 4 and tp.settings["threads"] >= 1
     assert stall.ours.unit == "ms" and stall.baseline.value == 50.0 and not stall.higher_is_better
     assert {"batch", "length", "threads", "device"} <= tp.settings.keys()

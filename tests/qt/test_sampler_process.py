@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 
 import numpy as np
 import pytest
@@ -110,9 +109,8 @@ def test_shutdown_mid_run_stops_the_child(qtbot, checkpoints):
     s.start()
     qtbot.waitUntil(lambda: s.record is not None and s.record.filled >= 1, timeout=10000)
     proc = s.sampler._proc
-    t0 = time.monotonic()
-    assert s.shutdown()
-    assert time.monotonic() - t0 < 5 and not proc.is_alive() and proc.exitcode == 0  # it quit, was not killed
+    assert s.shutdown()  # the child and the reader stopped within shutdown's own grace period
+    assert not proc.is_alive() and proc.exitcode == 0  # it quit, was not killed
 
 
 def test_closing_the_studio_mid_run_stops_its_sampling_process(qtbot, checkpoints, monkeypatch):

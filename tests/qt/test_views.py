@@ -124,3 +124,20 @@ def test_strip_keeps_its_axes_between_runs_of_the_same_length(qtbot):
     assert strip._yrange == yrange
     strip.reset(20)
     assert strip._yrange == (-1.0, 0.1)
+
+
+def test_a_half_built_label_item_answers_a_size_hint(qapp):
+    """Qt may ask a LabelItem for its size hint before pyqtgraph's __init__ has set its table (#472)."""
+    import pyqtgraph as pg
+    from PySide6.QtCore import QSizeF, Qt
+
+    import arstudio.qt.views.plotting  # noqa: F401  (installs the default)
+
+    class HalfBuilt(pg.LabelItem):
+        def __init__(self) -> None:
+            pg.GraphicsWidget.__init__(self)  # the base only, as while LabelItem.__init__ runs
+            self.hint = self.sizeHint(Qt.SizeHint.PreferredSize, QSizeF())
+
+    assert HalfBuilt().hint == QSizeF(0, 0)
+    label = pg.LabelItem("log p")
+    assert label.sizeHint(Qt.SizeHint.PreferredSize, QSizeF()).width() > 0  # a built one has its own

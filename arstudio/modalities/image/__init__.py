@@ -21,10 +21,10 @@ def write_png_grid(path: Path, spec: ModelSpec, x: np.ndarray, text: dict[str, s
 
 
 def read_png_recipe(path: Path) -> dict[str, str]:
-    """The text chunks of a PNG export (its replay recipe)."""
-    from arstudio.io.png import read_png
+    """The text chunks of a PNG export (its replay recipe), read without decoding its pixels."""
+    from arstudio.io.png import read_png_text
 
-    return read_png(path)[1]
+    return read_png_text(path)
 
 
 def import_image(path: Path, spec: ModelSpec) -> np.ndarray:

@@ -27,8 +27,10 @@ def sample_grid(args: argparse.Namespace, path: Path, model: Any, meta: Any) -> 
     from arstudio.core.replay import recipe_for_run
     from arstudio.io.export import export_samples
 
-    if not 1 <= args.n <= 4096:
-        raise ValueError(f"--n must be between 1 and 4096, got {args.n}")
+    from arstudio.core.replay import MAX_SAMPLES
+
+    if not 1 <= args.n <= MAX_SAMPLES:
+        raise ValueError(f"--n must be between 1 and {MAX_SAMPLES}, got {args.n}")
     policy = policy_from_args(args)
     if getattr(args, "ordering", None) is not None:
         model.select_ordering(args.ordering)

@@ -14,12 +14,10 @@ from arstudio.modalities.text.files import read_text_recipe_fields, set_token_la
 
 def import_text(path: Path, spec: ModelSpec) -> np.ndarray:
     """A person's UTF-8 text file as the ids [T] of the model's tokenizer (at most its context)."""
+    from arstudio.core.files import read_text
     from arstudio.data.tokenizers import tokenizer_from_config
 
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ValueError(f"{path}: is not UTF-8 text") from None
+    text = read_text(path, "text file")
     ids = tokenizer_from_config(spec.config.get("tokenizer")).encode(text)
     return np.asarray(ids[: spec.layout.length], dtype=np.int64)
 

@@ -35,9 +35,14 @@ def sample_text(args: argparse.Namespace, path: Path, model: Any, meta: Any) -> 
     n_new = 100 if args.tokens is None else args.tokens
     if n_new < 1:
         raise ValueError(f"--tokens must be >= 1, got {n_new}")
+    prompt = args.prompt or ""
+    try:
+        prompt.encode("utf-8")
+    except UnicodeEncodeError as e:  # bytes that are not UTF-8 reach argv as lone surrogates
+        raise ValueError(f"--prompt is not valid UTF-8 text (bad byte at character {e.start})") from None
     tok = tokenizer_from_config(model.spec.config.get("tokenizer"))
     length = model.layout.length
-    ids = encode_prompt(tok, args.prompt or "", length, n_new)
+    ids = encode_prompt(tok, prompt, length, n_new)
     policy = policy_from_args(args)
     prefix = torch.as_tensor([ids], dtype=torch.long, device=model.device) if ids else None
     total = len(ids) + n_new
@@ -66,10 +71,9 @@ def eval_text(args: argparse.Namespace, path: Path, model: Any, meta: Any) -> in
 
     if model.spec.layout.modality != "text":
         raise ValueError(f"{path.name}: --text needs a text model; this is a {model.spec.layout.modality} model")
-    try:
-        text = Path(args.text).read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ValueError(f"{args.text}: is not UTF-8 text") from None
+    from arstudio.core.files import read_text
+
+    text = read_text(args.text, "text file")  # a regular file of at most 256 MiB: never /dev/zero or a FIFO
     tok = tokenizer_from_config(model.spec.config.get("tokenizer"))
     unknown = tok.unknown(text) if isinstance(tok, CharTokenizer) else []
     m = score_text(model, tok, text)

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from arstudio.core import files, validate
 from arstudio.core.spec import ModelSpec
 from arstudio.io.atomic import atomic_write
 from arstudio.io.errors import ExportError
@@ -59,7 +60,7 @@ class TextExport:
     def from_json(cls, text: str) -> "TextExport":
         """Parse a document written by ``to_json``; ValueError when it is not one."""
         try:
-            doc = json.loads(text)
+            doc = validate.loads(text, "its JSON", sep=" ")
             if not isinstance(doc, dict) or doc.get("format") != FORMAT:
                 raise ValueError("not an arstudio text export")
             toks = [TokenRecord(int(t["id"]), str(t["text"]),
@@ -78,10 +79,7 @@ def write_text_json(path: str | os.PathLike, export: TextExport) -> Path:
 
 def read_text_json(path: str | os.PathLike) -> TextExport:
     """Read a JSON text export."""
-    try:
-        return TextExport.from_json(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as e:
-        raise ValueError(f"{path}: cannot be read ({e})") from None
+    return TextExport.from_json(files.read_text(path, "recipe"))  # a regular file of bounded size
 
 
 def write_plain_text(path: str | os.PathLike, text: str) -> Path:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import queue
 import subprocess
 import sys
 import threading
@@ -39,7 +40,7 @@ class ChildProcess:
     """``python -m arstudio.engine.child`` on two inherited pipes (POSIX).
 
     It answers what the sampler asks of a ``multiprocessing.Process``: ``start``, ``is_alive``,
-    ``join``, ``terminate``, ``exitcode`` and ``pid``.
+    ``join``, ``terminate``, ``kill``, ``exitcode`` and ``pid``.
     """
 
     def __init__(self, threads: int, min_interval: float) -> None:
@@ -88,6 +89,11 @@ class ChildProcess:
             assert self.popen is not None
             self.popen.terminate()
 
+    def kill(self) -> None:
+        if self.is_alive():
+            assert self.popen is not None
+            self.popen.kill()
+
 
 def start_child(threads: int, min_interval: float, launcher: str | None = None) -> tuple[Any, Connection, Connection]:
     """Start a sampling child; (the process, the GUI's command end, the GUI's reply end).
@@ -114,6 +120,54 @@ def start_child(threads: int, min_interval: float, launcher: str | None = None) 
     cmd_r.close()  # the child's ends: closed here so that a dead child reads as end of file
     rep_w.close()
     return proc, cmd_w, rep_r
+
+
+MAX_PENDING = 256  # commands queued for a child that does not read them: then it is stuck, and is stopped
+
+
+class CommandWriter:
+    """Sends commands to the child from a thread of its own, so that the GUI thread never blocks on a full pipe.
+
+    ``put`` only queues; when ``MAX_PENDING`` commands wait, the child is not reading (stuck or deaf)
+    and ``on_stuck`` is called once (the sampler stops the child; the next load or run starts another).
+    """
+
+    def __init__(self, conn: Connection, on_stuck: Any) -> None:
+        self.conn, self.on_stuck = conn, on_stuck
+        self.queue: queue.Queue[tuple | None] = queue.Queue(maxsize=MAX_PENDING)
+        self.stuck = False
+        self.thread = threading.Thread(target=self._run, name="arstudio-sampler-commands-out", daemon=True)
+        self.thread.start()
+
+    def put(self, msg: tuple) -> None:
+        """Queue one command (never blocks)."""
+        try:
+            self.queue.put_nowait(msg)
+        except queue.Full:
+            if not self.stuck:
+                self.stuck = True
+                self.on_stuck()
+
+    def _run(self) -> None:
+        try:
+            while True:
+                msg = self.queue.get()
+                if msg is None:
+                    break
+                self.conn.send(msg)
+                if msg[0] == "quit":
+                    break
+        except (OSError, ValueError):
+            pass  # the child is gone: the reader reports it
+        finally:
+            self.conn.close()
+
+    def close(self, quit_first: bool = True) -> None:
+        """Send "quit" after what is queued (if there is room), then end the thread and close the pipe."""
+        try:
+            self.queue.put_nowait(("quit",) if quit_first else None)
+        except queue.Full:
+            pass
 
 
 class RemoteControl:
@@ -173,11 +227,10 @@ class ProcessSampler(QObject):
         super().__init__(parent)
         self.min_interval = 1.0 / max_updates_per_s
         self.launcher = launcher  # see ``start_child``
-        self._lock = threading.Lock()  # one writer at a time on the command pipe
         self._state = threading.Lock()  # the child, its run and load in flight: read by the reader thread too
         self._proc: Any = None
         self._last: Any = None  # the last child started, still there after shutdown (see ``alive``)
-        self._commands: Connection | None = None
+        self._commands: CommandWriter | None = None
         self._reader: threading.Thread | None = None
         self._path: str | None = None  # the last checkpoint the child loaded, reloaded after a crash
         self._active: int | None = None  # the run the child is on (for a crash report)
@@ -202,8 +255,9 @@ class ProcessSampler(QObject):
         except Exception as e:  # no processes left, no permission ...
             self.checkpoint_failed.emit(f"the sampling process could not start ({type(e).__name__}: {e})")
             return False
+        writer = CommandWriter(cmd_w, proc.kill)  # a child that stops reading is killed, then restarted
         with self._state:
-            self._proc, self._last, self._commands, self._dead = proc, proc, cmd_w, False
+            self._proc, self._last, self._commands, self._dead = proc, proc, writer, False
         self._reader = threading.Thread(target=self._read, args=(rep_r, proc), name="arstudio-sampler-replies",
                                         daemon=True)
         self._reader.start()
@@ -274,30 +328,22 @@ class ProcessSampler(QObject):
             proc, self._proc = self._proc, None
             commands, self._commands = self._commands, None
         if commands is not None:
-            try:
-                with self._lock:
-                    commands.send(("quit",))
-            except OSError:
-                pass
-            commands.close()
+            commands.close()  # "quit" after whatever is queued
         if proc is None:
             return True
         proc.join(timeout_s)
         if proc.is_alive():
             proc.terminate()
             proc.join(1.0)
+        if commands is not None:
+            commands.thread.join(1.0)  # it ends once the child is gone, even if it was blocked on a full pipe
         return not proc.is_alive()
 
     def command(self, *msg: object) -> None:
-        """Send one command to the child (nothing happens if it is gone: the reader reports that)."""
+        """Queue one command for the child; never blocks (nothing happens if it is gone: the reader reports that)."""
         commands = self._commands
-        if commands is None:
-            return
-        try:
-            with self._lock:
-                commands.send(msg)
-        except OSError:
-            pass
+        if commands is not None:
+            commands.put(msg)
 
     # ---- the session's interface ---------------------------------------------------------------
     def alive(self) -> bool:

@@ -3,7 +3,9 @@
 It draws what it is given and reports clicks on a value; which step it shows, and what a click
 means, is decided elsewhere. A compact view (the run record's: the most likely values of a large
 support) is drawn as its bars, most likely first, then one faded bar for the mass of all the
-others, named in the plot's corner.
+others, named in the plot's corner. For an ordinal support (audio levels) ``set_value_order``
+lays the bars out at their values instead, the whole support along the axis, so that a step's
+kept entries stand where their values are.
 """
 
 from __future__ import annotations
@@ -60,7 +62,8 @@ class DistPlot(QWidget):
         lay.addWidget(self.plot, 1)
         self._shown: np.ndarray | None = None  # support value of each drawn bar
         self._kind: str | None = None
-        self._axes: tuple[str, tuple[str, ...]] | None = None  # what the axes are laid out for now
+        self._axes: tuple | None = None  # what the axes are laid out for now
+        self.by_value = False  # bars at their values over the whole support (ordinal values), not most likely first
         self.view: DistView | None = None
         self.chosen: float | None = None
 
@@ -90,6 +93,13 @@ class DistPlot(QWidget):
             parts.append(f"log p = {log_p + 0.0:.3f}".replace("-0.000", "0.000"))
         self.caption.setText(f"<b>{title}</b><br>" + " &nbsp;·&nbsp; ".join(parts))
 
+    def set_value_order(self, on: bool) -> None:
+        """Lay out bars at their values along the whole support (True: ordinal values such as audio levels)."""
+        if on != self.by_value:
+            self.by_value, self._axes = on, None
+            # level labels are long ("+0.0312"): room for the caption's second line to wrap once
+            self.caption.setFixedHeight((3 if on else 2) * self.caption.fontMetrics().lineSpacing() + 6)
+
     @staticmethod
     def rest_text(view: DistView) -> str:
         """What a compact view says of the values it does not list: how many, and their total p."""
@@ -104,6 +114,9 @@ class DistPlot(QWidget):
         return str(v)
 
     def _draw_bars(self, view: DistView, probs: np.ndarray, chosen: float | None) -> None:
+        if self.by_value:
+            self._draw_bars_by_value(view, probs, chosen)
+            return
         support = np.asarray(view.support)
         if len(support) > MAX_BARS:
             keep = np.argsort(-probs, kind="stable")[:TOP_BARS]
@@ -135,6 +148,42 @@ class DistPlot(QWidget):
             self.plot.setXRange(-0.6 - pad_left, len(x) - 0.4 + pad_right, padding=0)
             self.plot.setYRange(0.0, 1.0, padding=0.02)
         self._shown, self._kind = support, "bars"  # the "other" bar is past the shown values: not clickable
+
+    def _draw_bars_by_value(self, view: DistView, probs: np.ndarray, chosen: float | None) -> None:
+        """Each listed value's bar at x = the value, over the whole support 0 .. n-1; the rest mass in a corner."""
+        support = np.asarray(view.support)
+        n = int(view.total or len(view.labels or ()) or (int(support.max()) + 1 if len(support) else 1))
+        brushes = [self._chosen_brush if chosen is not None and s == chosen else self._bar_brush for s in support]
+        self.bars.setOpts(x=support.astype(np.float64), height=probs, width=0.9, brushes=brushes)
+        if view.rest is not None and view.others:
+            self.rest_label.setText(self.rest_text(view))
+            self.rest_label.setPos(n - 0.5, 1.0)
+            self.rest_label.show()
+        else:
+            self.rest_label.hide()
+        self.curve.setData([], [])
+        self.marker.hide()
+        first, last = self._label(view, 0), self._label(view, n - 1)
+        px = self.caption.fontMetrics().horizontalAdvance  # the tick labels' font is the application's
+        need = max(px(first), px(self._label(view, n // 2)), px(last)) + 16
+        shown_px = self.plot.getPlotItem().getViewBox().width()  # 0 before the first layout
+        width = max(80.0, shown_px if shown_px > 0 else self.plot.width() - 60.0)
+        fits = max(2, int(width // need))
+        every = 1 << max(0, math.ceil(math.log2(max(1.0, (n - 1) / (fits - 1)))))  # 1, 2, 4 ... values apart
+        key = ("value", n, every, round(width / 40), view.labels is None)
+        if key != self._axes:  # a new support or a resize re-lays out the axis, a new step does not
+            self._axes = key
+            at = list(range(0, n, every))
+            if n - 1 - at[-1] >= every / 2:
+                at.append(n - 1)
+            minor = [(i, "") for i in range(0, n, max(1, every // 4)) if i not in at]  # unlabelled marks between
+            self.plot.getAxis("bottom").setTicks([[(i, self._label(view, i)) for i in at], minor])
+            self.plot.setLabel("bottom", "value")
+            per_value = width / n  # the end labels need half their width beside the first and last values
+            left, right = ((px(t) + 16) / 2 / per_value for t in (first, last))
+            self.plot.setXRange(-0.5 - left, n - 0.5 + right, padding=0)
+            self.plot.setYRange(0.0, 1.0, padding=0.02)
+        self._shown, self._kind = np.arange(n), "bars"  # any value of the support can be clicked
 
     def _spaced_ticks(self, view: DistView, support: np.ndarray, chosen: float | None, other: str | None = None
                       ) -> tuple[list[tuple[int, str]], tuple[float, float]]:

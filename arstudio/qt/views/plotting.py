@@ -13,6 +13,14 @@ from PySide6.QtWidgets import QGraphicsItem
 
 _painted = [0.0]
 
+# pyqtgraph's LabelItem (every plot's title and axis labels) sets its ``_sizeHint`` table in its
+# __init__ only after the QGraphicsWidget base is built; a size hint that Qt asks for in between
+# (a layout pass reaching the half-built item, which a busy machine's timing makes likely) raised
+# AttributeError inside a Qt virtual (pyqtgraph issue #472). A class-level default answers "no
+# hint yet" (QSizeF(0, 0), as for an unknown hint) until the instance sets its own table.
+if "_sizeHint" not in vars(pg.LabelItem):
+    pg.LabelItem._sizeHint = {}
+
 
 def painted_seconds() -> float:
     """CPU seconds the GUI thread has spent painting the studio's plots so far."""

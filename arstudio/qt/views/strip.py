@@ -12,7 +12,7 @@ from arstudio.qt.views.plotting import PlotWidget
 
 
 class LogProbStrip(QWidget):
-    """A line of per-step log p, forced steps dotted in red, and a summary (total nats, bits per step)."""
+    """A line of per-step log p, kept steps shaded, forced ones dotted in red, and a summary (nats, bits per step)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -29,9 +29,13 @@ class LogProbStrip(QWidget):
         self.curve = pg.PlotDataItem([], [], pen=pg.mkPen(theme.BAR, width=1.5))
         self.forced = pg.ScatterPlotItem([], [], size=7, brush=pg.mkBrush(theme.FORCED), pen=None)
         self.marker = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(theme.CHOSEN, width=1))
-        for item in (self.curve, self.forced, self.marker):
+        self.kept = pg.LinearRegionItem((0, 0), movable=False, brush=pg.mkBrush(theme.GIVEN + "30"), pen=pg.mkPen(None))
+        for item in (self.kept, self.curve, self.forced, self.marker):
             self.plot.addItem(item)
         self.marker.hide()
+        self.kept.hide()
+        self.curve.setClipToView(True)  # a long run (160,000 audio samples) is drawn as the pixels it covers
+        self.curve.setDownsampling(auto=True, method="peak")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 2, 4, 2)
         lay.addWidget(self.summary)
@@ -52,6 +56,7 @@ class LogProbStrip(QWidget):
             self.curve.setData([], [])
             self.forced.setData([], [])
             self.marker.hide()
+            self.kept.hide()
             self.summary.setText("")
         if length and length != self._length:  # 0 (no run: a reset) keeps the axes for the next run
             self._length = length
@@ -59,12 +64,19 @@ class LogProbStrip(QWidget):
             self._yrange = (-1.0, 0.1)
             self.plot.setYRange(*self._yrange, padding=0)
 
-    def set_series(self, log_p: np.ndarray, forced: np.ndarray, sample: int) -> None:
-        """Draw log p of steps 0..n-1 (``forced`` marks the steps the user set) for ``sample``."""
+    def set_series(self, log_p: np.ndarray, forced: np.ndarray, sample: int, kept: int = 0) -> None:
+        """Draw log p of steps 0..n-1 for ``sample``: the first ``kept`` steps (a prompt, a primer, a branch's
+        prefix) shaded, the later ones the user set (``forced``) dotted."""
         n = len(log_p)
         t = np.arange(n)
         self.curve.setData(t, log_p)
-        self.forced.setData(t[forced[:n]], log_p[forced[:n]])
+        dots = np.asarray(forced[:n], dtype=bool) & (t >= kept)
+        self.forced.setData(t[dots], log_p[dots])
+        if kept > 0:
+            self.kept.setRegion((-0.5, min(kept, n) - 0.5))
+            self.kept.show()
+        else:
+            self.kept.hide()
         self._fit_y(log_p)
         total = float(np.sum(log_p))
         bits = -total / (max(n, 1) * np.log(2))

@@ -1,0 +1,51 @@
+"""Ctrl-C in the terminal that started the studio closes it as the window's close button does.
+
+Qt's event loop runs in C++, and Python runs a signal handler only when it next runs Python code;
+so a SIGINT handler alone would wait for the next mouse move. A QTimer ticks every ``TICK_MS`` to
+give Python that chance. The handler only schedules the close: the window then cancels its run,
+joins its workers and saves its layout, exactly as when it is closed by hand (no KeyboardInterrupt
+traceback, no half-stopped sampler).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable
+from types import FrameType
+
+from PySide6.QtCore import QCoreApplication, QTimer
+from PySide6.QtWidgets import QWidget
+
+TICK_MS = 200
+
+
+def close_on_interrupt(window: QWidget, app: QCoreApplication) -> Callable[[], None]:
+    """Make SIGINT close ``window`` (and end ``app``'s event loop once it closed); returns ``restore``.
+
+    ``restore()`` stops the tick and puts the previous SIGINT handler back. Outside the main thread
+    (where Python cannot install handlers) nothing is installed.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.getsignal(signal.SIGINT)
+
+    def close() -> None:
+        if window.close():
+            app.quit()
+
+    def on_interrupt(_signum: int, _frame: FrameType | None) -> None:
+        QTimer.singleShot(0, close)
+
+    tick = QTimer(app)
+    tick.setObjectName("arstudio-interrupt-tick")
+    tick.timeout.connect(lambda: None)  # runs a little Python, so that pending signal handlers run
+    tick.start(TICK_MS)
+    signal.signal(signal.SIGINT, on_interrupt)
+
+    def restore() -> None:
+        tick.stop()
+        tick.deleteLater()
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
+
+    return restore
