@@ -11,6 +11,13 @@ def _fmt(v: Any, spec: str) -> str:
     return format(v, spec) if isinstance(v, (int, float)) else "-"
 
 
+def _figures(meta: Any) -> tuple[str, str]:
+    from arstudio.core.modality import nll_figures
+
+    nats, bits = nll_figures(meta.metrics, meta.modality)
+    return nats or "-", bits or "-"
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     """Print the shipped and user checkpoints, and the files that could not be read."""
     from arstudio.core import catalog
@@ -29,9 +36,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     if not entries:
         print(f"no checkpoints (shipped: {catalog.SHIPPED_DIR}; yours: {catalog.user_models_dir()})")
         return 0
-    head = ("name", "source", "kind", "modality", "data", "test nats", "bits/dim")
-    rows = [(e.name, e.source, e.meta.kind, e.meta.modality, str(e.meta.data.get("name", "-")),
-             _fmt(e.meta.metrics.get("test_nats"), ".2f"), _fmt(e.meta.metrics.get("test_bits_per_dim"), ".4f"))
+    head = ("name", "source", "kind", "modality", "data", "test NLL", "test bits")
+    rows = [(e.name, e.source, e.meta.kind, e.meta.modality, str(e.meta.data.get("name", "-")), *_figures(e.meta))
             for e in entries if e.meta is not None]
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     for r in [head, *rows] if rows else []:

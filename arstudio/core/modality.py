@@ -164,3 +164,23 @@ def example_unit(name: str) -> str:
         return get_modality(name).example_unit
     except UnknownModalityError:
         return "example"
+
+
+def nll_figures(metrics: dict[str, Any], modality: str, split: str = "test") -> tuple[str, str]:
+    """A checkpoint's held-out NLL as two labelled figures: nats per example and bits per step ("" if unknown).
+
+    A text model is given in bits per character (its steps are tokens of different lengths, so
+    that is the figure that compares across tokenizers); the others per step of their modality:
+    ``("15.85 nats/image", "0.3573 bits/dim")``, ``("931.00 nats/window", "1.8325 bits/char")``.
+    """
+    def number(key: str) -> float | None:
+        v = metrics.get(f"{split}_{key}")
+        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) else None
+
+    nats = number("nats")
+    per_example = f"{nats:.2f} nats/{example_unit(modality)}" if nats is not None else ""
+    for key, unit in (("bits_per_char", "char"), ("bits_per_dim", step_unit(modality))):
+        v = number(key)
+        if v is not None:
+            return per_example, f"{v:.4f} bits/{unit}"
+    return per_example, ""

@@ -26,10 +26,16 @@ def policy_from_args(args: argparse.Namespace) -> Any:
 
 
 def add_once(parser: argparse.ArgumentParser, *flags: str, **kwargs: Any) -> None:
-    """Add an option unless another modality already added it (two modalities may share e.g. --primer)."""
-    if any(f in parser._option_string_actions for f in flags):  # noqa: SLF001 (argparse has no public query)
-        return
-    parser.add_argument(*flags, **kwargs)
+    """Add an option unless another modality already added it (two modalities may share e.g. --primer).
+
+    A shared option's help then says what each modality does with it ("audio models: ...; music models: ...").
+    """
+    actions = parser._option_string_actions  # noqa: SLF001 (argparse has no public query)
+    existing = next((actions[f] for f in flags if f in actions), None)
+    if existing is None:
+        parser.add_argument(*flags, **kwargs)
+    elif kwargs.get("help") and kwargs["help"] not in (existing.help or ""):
+        existing.help = f"{existing.help}; {kwargs['help']}" if existing.help else kwargs["help"]
 
 
 def refuse_foreign_options(args: argparse.Namespace, command: str, modality: str, path: Path) -> None:

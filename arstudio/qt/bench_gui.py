@@ -3,7 +3,7 @@
     python -m arstudio.qt.bench_gui [--json] [--checkpoint NAME] [--seconds S] [--batch B]
 
 1. Throughput: full runs of the same checkpoint, batch and threads, (a) through ``generate`` alone,
-   drawing no distribution views at all (the cheapest loop there is), and (b) through the studio's sampler (a child process, as the studio uses) with the main window
+   each step's distribution view drawn as ``generate`` gives it, and (b) through the studio's sampler (a child process, as the studio uses) with the main window
    live and drawing at unlimited speed, runs back to back. Rounds alternate (a) and (b) so that a busy machine slows both alike.
    Steps/s is steps over the time spent inside runs (the gaps between runs are left out of both).
 2. Stall: while the studio samples at full speed, a 5 ms QTimer in the GUI thread records how late
@@ -73,13 +73,13 @@ def find_checkpoint(name: str | None, tmp: Path) -> tuple[Path, str]:
         return path, "nade (untrained default config; no shipped checkpoint found)"
 
 
-def headless(model: ARModel, batch: int, seconds: float, seed: int) -> Tally:
-    """Whole runs of ``generate`` alone (no distribution views), in this thread, for about ``seconds``."""
+def headless(model: ARModel, batch: int, seconds: float, seed: int, views: bool = True) -> Tally:
+    """Whole runs of ``generate`` alone, in this thread, for about ``seconds`` (``views``: draw each step's view)."""
     tally = Tally()
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
         t0 = time.perf_counter()
-        tally.steps += sum(1 for _ in generate(model, batch=batch, seed=seed, views=False))
+        tally.steps += sum(1 for _ in generate(model, batch=batch, seed=seed, views=views))
         tally.seconds += time.perf_counter() - t0
         seed += 1
     return tally
@@ -196,16 +196,17 @@ def train_stall(window: Any, seconds: float, threads: int) -> BenchResult:
 
 
 def compare_throughput(driver: StudioDriver, model: ARModel, batch: int, seconds: float, rounds: int
-                       ) -> tuple[Tally, Tally]:
-    """Headless and window-live tallies of the same model, in alternating rounds."""
-    head, live = Tally(), Tally()
+                       ) -> tuple[Tally, Tally, Tally]:
+    """Headless (views drawn step by step), window-live and bare (no views) tallies, in alternating rounds."""
+    head, live, bare = Tally(), Tally(), Tally()
     headless(model, batch, min(0.3, seconds / 10), seed=10_000)  # warm-up
     for r in range(rounds):
-        h = headless(model, batch, seconds / rounds, seed=1000 * r)
-        g = driver.run_for(seconds / rounds)
-        head.steps, head.seconds = head.steps + h.steps, head.seconds + h.seconds
-        live.steps, live.seconds = live.steps + g.steps, live.seconds + g.seconds
-    return head, live
+        for tally, got in ((head, lambda: headless(model, batch, seconds / rounds, seed=1000 * r)),
+                           (live, lambda: driver.run_for(seconds / rounds)),
+                           (bare, lambda: headless(model, batch, seconds / rounds, seed=1000 * r, views=False))):
+            t = got()
+            tally.steps, tally.seconds = tally.steps + t.steps, tally.seconds + t.seconds
+    return head, live, bare
 
 
 def measure(checkpoint: str | None, seconds: float, batch: int, threads: int) -> list[BenchResult]:
@@ -235,7 +236,7 @@ def measure(checkpoint: str | None, seconds: float, batch: int, threads: int) ->
         window.controls.set_rate(None)
         driver = StudioDriver(window)
         rounds = 12  # short alternating rounds: a neighbour's load on a shared machine hits both sides alike
-        head, live = compare_throughput(driver, model, batch, seconds, rounds)
+        head, live, _ = compare_throughput(driver, model, batch, seconds, rounds)
         # Long runs: a 28x28 NADE (784 steps a run, random weights), so that the figure measures
         # what drawing costs sampling rather than the start-up of a new 64-step run every ~15 ms.
         side = 12 if os.environ.get("ARSTUDIO_BENCH_QUICK") == "1" else 28  # quick: runs that fit a smoke run
@@ -252,7 +253,7 @@ def measure(checkpoint: str | None, seconds: float, batch: int, threads: int) ->
             app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
         window.controls.samples.setValue(batch)
         window.controls.set_rate(None)
-        long_head, long_live = compare_throughput(driver, long_model, batch, seconds, rounds)
+        long_head, long_live, long_bare = compare_throughput(driver, long_model, batch, seconds, rounds)
         window.session.load(path)
         deadline = time.monotonic() + 30
         while (window.session.model is None or window.session.model.spec.layout.length != model.layout.length) \
@@ -278,14 +279,21 @@ def measure(checkpoint: str | None, seconds: float, batch: int, threads: int) ->
                 "device": describe(choose_device()), "checkpoint": label, "seconds": seconds, "rounds": rounds,
                 "platform": os.environ.get("QT_QPA_PLATFORM", "")}
     throughput = BenchResult(
-        name="studio_throughput", compares=f"sampling {long_len}-step runs with the studio's window live and drawing vs generate() headless, no views",
+        name="studio_throughput", compares=f"sampling {long_len}-step runs with the studio's window live and drawing vs generate() headless",
         ours=Figure("window live", long_live.rate, "steps/s"), baseline=Figure("headless", long_head.rate, "steps/s"),
         settings={**settings, "length": long_len, "checkpoint": f"nade {side}x{side}, random weights",
                   "steps_live": long_live.steps, "steps_headless": long_head.steps}, floor=THROUGHPUT_FLOOR,
-        notes="steps over time inside runs, rounds alternating; the baseline draws no distribution views, the studio "
-              "records every step's (drawn in bulk, Dist.stack); the studio samples in a child process, which sends "
+        notes="steps over time inside runs, rounds alternating; both draw every step's distribution view (the studio "
+              "many steps at a time, Dist.stack); the studio samples in a child process, which sends "
               "at most 20 batches a second at unlimited speed; the window draws near 2.5% of the GUI thread's time "
               "then (>= 4 frames/s)")
+    bare = BenchResult(
+        name="studio_throughput_vs_bare",
+        compares=f"the same {long_len}-step runs, window live vs generate() drawing no distribution views at all",
+        ours=Figure("window live", long_live.rate, "steps/s"), baseline=Figure("bare generate()", long_bare.rate, "steps/s"),
+        settings={**settings, "length": long_len, "checkpoint": f"nade {side}x{side}, random weights",
+                  "steps_live": long_live.steps, "steps_bare": long_bare.steps},
+        notes="the strictest baseline: sampling alone, nothing recorded; what recording and showing every step costs")
     short = BenchResult(
         name="studio_throughput_short_runs",
         compares="back-to-back 64-step runs of the shipped checkpoint, window live vs headless",
@@ -300,7 +308,7 @@ def measure(checkpoint: str | None, seconds: float, batch: int, threads: int) ->
                   "idle_p99_ms": round(float(np.percentile(idle, 99)), 2)},
         higher_is_better=False, floor=1.0,
         notes="a 5 ms QTimer in the GUI thread; lateness = gap between ticks minus 5 ms")
-    return [throughput, short, stall, train]
+    return [throughput, bare, short, stall, train]
 
 
 def main(argv: list[str] | None = None) -> int:

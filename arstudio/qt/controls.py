@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox
                                QSlider, QSpinBox, QStyle, QToolButton, QVBoxLayout, QWidget)
 
 from arstudio.core.catalog import CatalogEntry
-from arstudio.core.modality import step_unit
+from arstudio.core.modality import nll_figures
 from arstudio.core.policy import SamplingPolicy
 from arstudio.engine.messages import ModelInfo
 from arstudio.qt.sampler.session import FINISHED, IDLE, PAUSED, RUNNING, RunSettings
@@ -219,10 +219,8 @@ class ControlsPanel(QWidget):
             self.model_info.setText("No model loaded. Pick a checkpoint above, or File > Open.")
             self.ordering.addItem("raster")
         else:
-            m = info.meta.metrics
-            per = step_unit(info.spec.layout.modality)
-            nll = (f"<br>held-out NLL {m['test_nats']:.2f} nats ({m['test_bits_per_dim']:.3f} bits/{per})"
-                   if "test_nats" in m and "test_bits_per_dim" in m else "")
+            nats, bits = nll_figures(info.meta.metrics, info.spec.layout.modality)
+            nll = f"<br>held-out NLL {nats} ({bits})" if nats and bits else ""
             data = info.meta.data.get("name", "?")
             self.model_info.setText(f"<b>{info.meta.kind.upper()}</b> on {data} · {info.parameters:,} parameters"
                                     f"{nll}<br>{info.device}")

@@ -174,3 +174,17 @@ def test_studio_needs_qt(cli: Run, monkeypatch: pytest.MonkeyPatch, one_error_li
     monkeypatch.setattr(cli_mod, "_load_studio", no_qt)
     rc, _, err = cli("studio")
     assert "PySide6" in one_error_line(rc, err)
+
+
+def test_list_labels_each_figure_with_its_unit(cli: Run) -> None:
+    """Text in bits per character (tokens differ in length), the rest per step of their modality."""
+    rc, out, _ = cli("list")
+    assert rc == 0
+    rows = {line.split()[0]: line for line in out.splitlines() if line.strip()}
+    expect = {"gpt-pydoc": ("nats/window", "bits/char"), "char_rnn-pydoc": ("nats/window", "bits/char"),
+              "nade-digits": ("nats/image", "bits/dim"), "wavenet-speech16k": ("nats/clip", "bits/sample")}
+    shipped = {k: v for k, v in expect.items() if (SHIPPED_DIR / f"{k}.safetensors").exists()}
+    assert shipped, "the shipped checkpoints are part of the repository"
+    for name, units in shipped.items():
+        assert all(u in rows[name] for u in units), rows[name]
+    assert "bits/token" not in out

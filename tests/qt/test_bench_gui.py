@@ -21,9 +21,10 @@ def test_bench_gui_prints_bench_results(checkpoints, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
     results = [BenchResult.from_dict(json.loads(ln)) for ln in lines]
-    assert [r.name for r in results] == ["studio_throughput", "studio_throughput_short_runs", "studio_gui_stall",
-                                         "studio_train_stall"]
-    tp, short, stall, train = results
+    assert [r.name for r in results] == ["studio_throughput", "studio_throughput_vs_bare", "studio_throughput_short_runs",
+                                         "studio_gui_stall", "studio_train_stall"]
+    tp, bare, short, stall, train = results
+    assert bare.floor is None and bare.baseline.label == "bare generate()" and bare.settings["length"] == 144
     assert tp.settings["length"] == 144 and short.settings["length"] == 64 and short.floor is None
     # Rates are reported, never asserted: on a busy machine a 0.6 s window may finish no run at all.
     assert train.ours.unit == "ms" and train.baseline.value == 50.0 and train.settings["train_steps_per_s"] >= 0

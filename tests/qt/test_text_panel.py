@@ -279,9 +279,9 @@ def test_studio_text_export_replays_byte_for_byte(studio, wait_finished, text_ck
     assert w.panel._ids(w.session.record).tolist() == want
 
 
-def test_model_info_gives_bits_per_token_for_text(studio, text_ckpt):
-    w = studio(text_ckpt["gpt"])
-    assert "60.00 nats (3.600 bits/token)" in w.controls.model_info.text()
+def test_model_info_labels_the_units_for_text(studio, text_ckpt):
+    w = studio(text_ckpt["gpt"])  # its metrics have no bits per character: bits per token, said so
+    assert "60.00 nats/window (3.6000 bits/token)" in w.controls.model_info.text()
     w.close()
 
 

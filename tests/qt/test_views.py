@@ -54,6 +54,9 @@ def test_density_is_drawn_as_a_curve_with_a_marker(qtbot):
     assert len(x) == 201 and np.isclose(y.max(), dens.max())
     assert plot.marker.isVisible() and np.isclose(plot.marker.value(), 0.42)
     assert plot.bars.opts["height"] is None or len(plot.bars.opts["height"]) == 0
+    assert plot.plot.getAxis("left").labelText == "density"  # it passes 1 here: not a probability
+    plot.show_dist(DistView("bars", np.arange(2), np.array([[0.3, 0.7]]), np.array([0.6])), chosen=1)
+    assert plot.plot.getAxis("left").labelText == "p"
     plot.clear()
     assert plot.view is None
 

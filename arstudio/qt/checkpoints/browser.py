@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QToolButton, QT
 
 from arstudio.core import catalog
 from arstudio.core.checkpoint import CheckpointError, CheckpointMeta, read_header, read_meta
+from arstudio.core.modality import nll_figures
 from arstudio.qt.checkpoints.train_curves import TrainingCurves
 
 COLUMNS = ("name", "kind", "modality", "data", "parameters", "held-out", "source")
@@ -133,7 +134,7 @@ class CheckpointBrowser(QWidget):
         else:
             cells = [e.name, e.meta.kind, e.modality, str(e.meta.data.get("name", "-")),
                      f"{e.parameters:,}" if e.parameters is not None else "-",
-                     f"{value:.2f} nats ({label})" if value is not None else "-", e.source]
+                     _nll_cell(e, label, value), e.source]
         item = QTreeWidgetItem(cells)
         item.setData(0, Qt.ItemDataRole.UserRole, str(e.path))
         item.setToolTip(0, e.error or str(e.path))
@@ -190,3 +191,11 @@ class CheckpointBrowser(QWidget):
         run = (f" · stopped at step {state['step']} of {state['steps']} (resumable)"
                if state and not state.get("completed", True) else "")
         self.details.setText(f"{e.path}{run}<br><i>{e.meta.recipe or 'no recipe recorded'}</i>")
+
+
+def _nll_cell(e: BrowserEntry, label: str, value: float | None) -> str:
+    """The held-out figure with its units: "931.00 nats/window (test), 1.8325 bits/char"."""
+    if value is None or e.meta is None:
+        return "-"
+    nats, bits = nll_figures(e.meta.metrics, e.modality, label)
+    return f"{nats or f'{value:.2f} nats'} ({label})" + (f", {bits}" if bits else "")

@@ -145,6 +145,7 @@ class DistPlot(QWidget):
             self._axes = key
             self.plot.getAxis("bottom").setTicks([ticks])
             self.plot.setLabel("bottom", "value")
+            self.plot.setLabel("left", "p")
             self.plot.setXRange(-0.6 - pad_left, len(x) - 0.4 + pad_right, padding=0)
             self.plot.setYRange(0.0, 1.0, padding=0.02)
         self._shown, self._kind = support, "bars"  # the "other" bar is past the shown values: not clickable
@@ -179,6 +180,7 @@ class DistPlot(QWidget):
             minor = [(i, "") for i in range(0, n, max(1, every // 4)) if i not in at]  # unlabelled marks between
             self.plot.getAxis("bottom").setTicks([[(i, self._label(view, i)) for i in at], minor])
             self.plot.setLabel("bottom", "value")
+            self.plot.setLabel("left", "p")
             per_value = width / n  # the end labels need half their width beside the first and last values
             left, right = ((px(t) + 16) / 2 / per_value for t in (first, last))
             self.plot.setXRange(-0.5 - left, n - 0.5 + right, padding=0)
@@ -229,6 +231,7 @@ class DistPlot(QWidget):
             self._axes = ("density", ())
             self.plot.getAxis("bottom").setTicks(None)
             self.plot.setLabel("bottom", "value")
+            self.plot.setLabel("left", "density")  # a density, not a probability: it may pass 1
             self.plot.enableAutoRange()
         self._shown, self._kind = np.asarray(grid), "density"
 
