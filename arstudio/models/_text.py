@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import torch
 
 from arstudio.core.dists import Categorical
@@ -112,3 +113,36 @@ class TokenCursor(Cursor):
             self._feed(feed)
         self.x[:, self.t:self.t + n] = prefix
         self.t += n
+
+
+class KVCacheCursor(TokenCursor):
+    """A transformer's KV-cache decoding: the model called on new ids only, its cache kept (GPT, Music Transformer).
+
+    The model is called as ``model(idx, cache, need_weights=, last_only=True) -> (logits, weights)``
+    and gives ``new_cache(batch)``. ``weights`` keeps, per layer, the attention (B, nh, t+1) of the
+    query that produced the current distribution over the keys [start, x_0 .. x_{t-1}];
+    ``record_attention=False`` skips keeping them (plain decoding).
+    """
+
+    def __init__(self, model: TextModel, batch: int, cond: Any = None, record_attention: bool = True) -> None:
+        super().__init__(model, batch, cond)
+        self.record_attention = record_attention  # the attention views need them; plain decoding does not
+        self.cache = model.new_cache(batch)  # type: ignore[attr-defined]
+        self.weights: list[torch.Tensor] = []
+        self._start()
+
+    @torch.no_grad()
+    def _feed(self, idx: torch.Tensor) -> None:
+        logits, weights = self.model(idx, self.cache, need_weights=self.record_attention, last_only=True)  # (B, 1, V)
+        self.logits = logits[:, -1]  # (B, V)
+        self.weights = [w[:, :, -1] for w in weights]  # n_layer x (B, nh, t0+T)
+
+    def _select(self, rows: torch.Tensor) -> None:
+        self.cache.select(rows)
+        self.logits = self.logits[rows]
+        self.weights = [w[rows] for w in self.weights]
+
+    @property
+    def last_attention(self) -> list[np.ndarray]:
+        """Per layer, the current query's attention (B, nh, t+1) over [start, x_0 .. x_{t-1}], as numpy."""
+        return [w.detach().float().cpu().numpy() for w in self.weights]

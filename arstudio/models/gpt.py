@@ -26,14 +26,13 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from arstudio.core.dists import Categorical
 from arstudio.core.registry import register
-from arstudio.models._text import TextModel, TokenCursor, text_spec
+from arstudio.models._text import KVCacheCursor, TextModel, text_spec
 from arstudio.nn.attention import CausalSelfAttention, KVCache
 
 
@@ -168,7 +167,7 @@ class GPT(TextModel):
         return GPTCursor(self, batch, cond, record_attention)
 
 
-class GPTCursor(TokenCursor):
+class GPTCursor(KVCacheCursor):
     """KV-cache decoding: feeds BOS, then each pushed token, one position at a time.
 
     ``last_attention`` holds, per layer, the weights (B, nh, t+1) of the query that produced the
@@ -176,26 +175,3 @@ class GPTCursor(TokenCursor):
     """
 
     model: GPT
-
-    def __init__(self, model: GPT, batch: int, cond: Any = None, record_attention: bool = True) -> None:
-        super().__init__(model, batch, cond)
-        self.record_attention = record_attention  # the attention view needs them; plain decoding does not
-        self.cache = model.new_cache(batch)
-        self.attention: list[torch.Tensor] = []
-        self._start()
-
-    @torch.no_grad()
-    def _feed(self, idx: torch.Tensor) -> None:
-        logits, weights = self.model(idx, self.cache, need_weights=self.record_attention, last_only=True)  # (B, 1, V)
-        self.logits = logits[:, -1]  # (B, V)
-        self.attention = [w[:, :, -1] for w in weights]  # n_layer x (B, nh, t0+T)
-
-    def _select(self, rows: torch.Tensor) -> None:
-        self.cache.select(rows)
-        self.logits = self.logits[rows]
-        self.attention = [a[rows] for a in self.attention]
-
-    @property
-    def last_attention(self) -> list[np.ndarray]:
-        """Per layer, the current query's attention (B, nh, t+1) over [BOS, x_0 .. x_{t-1}], as numpy."""
-        return [a.detach().float().cpu().numpy() for a in self.attention]

@@ -37,7 +37,7 @@ from torch import nn
 
 from arstudio.core.dists import Categorical
 from arstudio.core.registry import register
-from arstudio.models._text import ContextTooLongError, TextModel, TokenCursor, text_spec
+from arstudio.models._text import ContextTooLongError, KVCacheCursor, TextModel, text_spec
 from arstudio.nn.attention import KVCache
 from arstudio.nn.relative_attention import RelativeMultiheadAttention
 
@@ -196,7 +196,7 @@ class MusicTransformer(TextModel):
         return MusicTransformerCursor(self, batch, cond, record_attention)
 
 
-class MusicTransformerCursor(TokenCursor):
+class MusicTransformerCursor(KVCacheCursor):
     """KV-cache decoding for relative and absolute attention: feeds S, then each pushed event.
 
     ``last_attention`` holds, per layer, the weights (B, nh, t+1) of the query that produced the
@@ -204,29 +204,6 @@ class MusicTransformerCursor(TokenCursor):
     """
 
     model: MusicTransformer
-
-    def __init__(self, model: MusicTransformer, batch: int, cond: Any = None, record_attention: bool = True) -> None:
-        super().__init__(model, batch, cond)
-        self.record_attention = record_attention
-        self.cache = model.new_cache(batch)
-        self.weights: list[torch.Tensor] = []
-        self._start()
-
-    @torch.no_grad()
-    def _feed(self, idx: torch.Tensor) -> None:
-        logits, weights = self.model(idx, self.cache, need_weights=self.record_attention, last_only=True)  # (B, 1, V)
-        self.logits = logits[:, -1]  # (B, V)
-        self.weights = [w[:, :, -1] for w in weights]  # n_layers x (B, nh, t0+T)
-
-    def _select(self, rows: torch.Tensor) -> None:
-        self.cache.select(rows)
-        self.logits = self.logits[rows]
-        self.weights = [w[rows] for w in self.weights]
-
-    @property
-    def last_attention(self) -> list[np.ndarray]:
-        """Per layer, the current query's attention (B, nh, t+1) over [S, x_0 .. x_{t-1}], as numpy (as GPT's)."""
-        return [w.detach().float().cpu().numpy() for w in self.weights]
 
     def attention(self, row: int = 0, with_start: bool = False) -> np.ndarray | None:
         """The attention of the current step's query in batch row ``row``: [n_layers, n_heads, t], or None at t = 0.

@@ -80,7 +80,7 @@ def test_spectrogram_bands_are_labelled_in_hertz():
     from arstudio.qt.modalities.audio.spectrogram import band_ticks
 
     from arstudio.modalities.audio.mel import MelSettings
-    from arstudio.qt.modalities.audio.live_mel import LiveMel
+    from arstudio.modalities.audio.live_mel import LiveMel
 
     hz = LiveMel(MelSettings(), 16000).band_hz()
     ticks = band_ticks(hz)

@@ -74,7 +74,7 @@ def test_hovering_a_note_reports_its_step_and_the_focus_marks_it(panel):
 
 
 def test_a_primer_becomes_the_plans_prefix_cut_to_its_seconds_and_the_context(panel):
-    from arstudio.qt.modalities.music.performance import cut_at_seconds
+    from arstudio.modalities.music.performance import cut_at_seconds
 
     plans = listen(panel)
     info = music_info(length=600)

@@ -75,7 +75,7 @@ def fill(record: RunRecord, events: np.ndarray, start: int, stop: int) -> StepBa
 
 # ---- the replay ---------------------------------------------------------------------------------
 def test_the_replay_gives_the_notes_the_modality_decodes_however_the_events_are_split():
-    from arstudio.qt.modalities.music.performance import Performance
+    from arstudio.modalities.music.performance import Performance
 
     events = np.array(notes_to_events(chorale()))
     expected = np.array([tuple(n) for n in events_to_notes(events.tolist())])
@@ -101,7 +101,7 @@ def test_the_replay_gives_the_notes_the_modality_decodes_however_the_events_are_
 
 
 def test_the_replay_follows_the_decoders_rules_for_odd_sequences():
-    from arstudio.qt.modalities.music.performance import Performance
+    from arstudio.modalities.music.performance import Performance
 
     ev = [note_off(60), velocity_event(40), note_on(60), time_shift(10), note_on(60), time_shift(5),
           note_off(62), note_on(64), time_shift(20)]
@@ -116,7 +116,7 @@ def test_the_replay_follows_the_decoders_rules_for_odd_sequences():
 
 
 def test_a_primer_is_cut_at_the_chosen_seconds():
-    from arstudio.qt.modalities.music.performance import Performance, cut_at_seconds
+    from arstudio.modalities.music.performance import Performance, cut_at_seconds
 
     events = np.array(notes_to_events(chorale()))
     for seconds in (0.5, 3.0, 7.25):
@@ -140,7 +140,7 @@ def roll(qtbot):
 
 
 def test_the_roll_grows_incrementally_as_one_item_and_follows_the_newest_event(roll, qtbot):
-    from arstudio.qt.modalities.music.performance import Performance
+    from arstudio.modalities.music.performance import Performance
     from arstudio.qt.modalities.music.piano_roll import NotesItem
 
     events = np.array(notes_to_events(chorale(60)))
@@ -179,7 +179,7 @@ def test_the_roll_grows_incrementally_as_one_item_and_follows_the_newest_event(r
 
 
 def test_the_roll_reports_the_step_of_the_note_under_the_mouse_and_marks_the_focus(roll):
-    from arstudio.qt.modalities.music.performance import Performance
+    from arstudio.modalities.music.performance import Performance
 
     events = np.array(notes_to_events(chorale(8)))
     perf = Performance(len(events))

@@ -29,7 +29,7 @@ from arstudio.modalities.audio.mel import MelSettings
 from arstudio.modalities.audio.mulaw import mu_law_decode, mu_law_encode
 from arstudio.qt.jobs import JobRunner
 from arstudio.qt.modalities.audio.controls import AudioControls
-from arstudio.qt.modalities.audio.live_mel import LiveMel
+from arstudio.modalities.audio.live_mel import LiveMel
 from arstudio.qt.modalities.audio.playback import PlaybackError, Player
 from arstudio.qt.modalities.audio.spectrogram import SpectrogramView
 from arstudio.qt.modalities.audio.waveform import WaveformView

@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from arstudio.qt.modalities.music.event_dist import GROUP_COLOURS
-from arstudio.qt.modalities.music.performance import type_index
+from arstudio.modalities.music.performance import type_index
 from arstudio.qt.views import theme
 from arstudio.qt.views.plotting import PlotWidget
 

@@ -15,7 +15,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from arstudio.qt.modalities.music.performance import OFF, ON, SHIFT, TYPES, VELOCITY
+from arstudio.modalities.music.performance import OFF, ON, SHIFT, TYPES, VELOCITY
 from arstudio.qt.views import theme
 from arstudio.qt.views.plotting import PlotWidget
 

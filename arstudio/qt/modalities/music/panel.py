@@ -31,7 +31,7 @@ from arstudio.qt.modalities.music.analysis import MusicAnalysis, StepAnalysis
 from arstudio.qt.modalities.music.arcs import AttentionArcsView
 from arstudio.qt.modalities.music.controls import MusicControls
 from arstudio.qt.modalities.music.event_dist import EventDistView
-from arstudio.qt.modalities.music.performance import Performance, cut_at_seconds
+from arstudio.modalities.music.performance import Performance, cut_at_seconds
 from arstudio.qt.modalities.music.piano_roll import PianoRollView
 from arstudio.qt.modalities.music.playback import PlaybackError, Player, Rendered, render
 from arstudio.qt.panel import ModalityPanel

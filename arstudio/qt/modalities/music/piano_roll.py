@@ -17,7 +17,7 @@ from PySide6.QtCore import QEvent, QObject, QRectF, Signal
 from PySide6.QtGui import QBrush, QColor, QPainter
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from arstudio.qt.modalities.music.performance import Performance
+from arstudio.modalities.music.performance import Performance
 from arstudio.qt.views import theme
 from arstudio.qt.views.plotting import PlotWidget
 
