@@ -22,10 +22,12 @@ run: $(STAMP)
 	$(BIN)/arstudio
 
 # The whole suite (GUI tests sampling in a worker thread: quick to start), then the GUI tests
-# again with the studio's own sampler, a child process.
+# again with the studio's own sampler, a child process. Tests run in TEST_WORKERS processes
+# (pytest-xdist), each with one torch thread.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
-	QT_QPA_PLATFORM=offscreen ARSTUDIO_SAMPLER=process $(BIN)/python -m pytest -q -p no:cacheprovider tests/qt
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -n $(TEST_WORKERS)
+	QT_QPA_PLATFORM=offscreen ARSTUDIO_SAMPLER=process $(BIN)/python -m pytest -q -n $(TEST_WORKERS) -p no:cacheprovider tests/qt
 
 # Debian packages a real window, sound and MIDI rendering need (run as root): the second line is
 # audio and MIDI (espeak-ng builds the speech16k data set, soxi checks WAV exports, fluidsynth with

@@ -156,26 +156,22 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else _default_out(kind.name, data.name)
     check_writable(out, ".safetensors", make_folders=True)  # fail before training, not after
     kind.build({**data.model_config(), **config})  # a bad config fails here, before any training
-    from arstudio.train.progress import ProgressBar
+    from arstudio.train.progress import training_bar
 
-    bar = ProgressBar(train.steps, f"train {kind.name}")
-    on_step = lambda tr, step, loss: bar.update(step, loss=f"{loss:7.3f}")  # noqa: E731
-    on_eval = lambda tr, step, m: bar.update(step, valid=f"{m['nats']:7.3f}")  # noqa: E731
+    bar, callbacks = training_bar(train.steps, f"train {kind.name}")
     print(f"training {kind.name} on {data.name} ({len(data.train)} train / {len(data.valid)} valid / "
           f"{len(data.test)} test) for {train.steps} steps on {train.device}", file=sys.stderr)
     from arstudio.train import distributed
 
     try:
         if distributed.launched_by_torchrun():  # one process of a torchrun group: rank 0 saves and reports
-            meta = distributed.train_under_launcher(kind.name, data.name, config, train, args.recipe, out,
-                                                    {"on_step": [on_step], "on_eval": [on_eval]})
+            meta = distributed.train_under_launcher(kind.name, data.name, config, train, args.recipe, out, callbacks)
             if meta is None:
                 return 0
         elif args.nproc > 1:
             meta = distributed.train_distributed(kind.name, data.name, config, train, args.recipe, out, args.nproc)
         else:
-            model, meta = train_kind(kind.name, data.name, config, train, recipe=args.recipe,
-                                     callbacks={"on_step": [on_step], "on_eval": [on_eval]})
+            model, meta = train_kind(kind.name, data.name, config, train, recipe=args.recipe, callbacks=callbacks)
             save_checkpoint(out, model, meta)
     finally:
         bar.close()
@@ -203,7 +199,7 @@ def _load(args: argparse.Namespace) -> tuple[Path, Any, Any]:
 
 def cmd_sample(args: argparse.Namespace) -> int:
     """Sample from a checkpoint and export the result in its modality's format (PNG, text, ...)."""
-    from arstudio.core.modality import get_modality
+    from arstudio.core.modality import get_modality, plural
     from arstudio.core.validate import MAX_SEED, number
     from arstudio.io.atomic import check_writable
     from arstudio.modalities import policy_from_args, refuse_foreign_options
@@ -218,7 +214,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
         raise ValueError(f"{path.name}: sampling {modality.name} models from the command line is not supported")
     modality.format_for(args.out)
     text = modality.sample_cli(args, path, model, meta)
-    print(f"wrote {args.out} ({args.n} {modality.name} samples from {path.stem}, seed {args.seed}, "
+    print(f"wrote {args.out} ({plural(args.n, modality.name + ' sample')} from {path.stem}, seed {args.seed}, "
           f"policy {text.get('arstudio:policy', '')})")
     return 0
 
@@ -241,14 +237,20 @@ def cmd_replay(args: argparse.Namespace) -> int:
     model, meta = open_checkpoint(path, choose_device(args.device))
     if model.spec.layout.modality != recipe.modality:
         raise ValueError(f"{path.name}: is a {model.spec.layout.modality} model, but the export is {recipe.modality}")
+    from arstudio.core.modality import plural
+    from arstudio.train.progress import ProgressBar
+
+    total = model.layout.length if recipe.steps is None else recipe.steps
     try:
-        run = regenerate_run(model, recipe)
+        with ProgressBar(total, f"replay {plural(recipe.batch, 'sample')}", unit="steps") as bar:
+            run = regenerate_run(model, recipe, on_step=lambda step: bar.update(step.t + 1))
     except ValueError as e:  # a recipe that does not fit the model: name the file
         raise ReplayError(f"{args.file}: {e}") from None
     export_samples(args.out, model.spec, run.x, recipe.to_text(), RunDetail(run.log_prob, run.given, run.prefix_len))
     steps = "all" if recipe.steps is None else str(recipe.steps)
     same = same_contents(args.file, args.out)
-    print(f"wrote {args.out}: replayed {args.file} ({recipe.batch} {recipe.modality} samples from {path.stem}, "
+    samples = plural(recipe.batch, f"{recipe.modality} sample")
+    print(f"wrote {args.out}: replayed {args.file} ({samples} from {path.stem}, "
           f"seed {recipe.seed}, {steps} steps); " + ("it matches the file byte for byte" if same else
                                                       "it DIFFERS from the file"))
     if not same:
@@ -261,8 +263,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Recompute held-out NLL from the data set, on the split the checkpoint recorded."""
+    from arstudio.core.device import set_threads
     from arstudio.core.modality import get_modality
 
+    set_threads(default=None)  # ARSTUDIO_THREADS if set, else torch's own choice
     path, model, meta = _load(args)
     own = get_modality(model.spec.layout.modality).eval_cli
     status = own(args, path, model, meta) if own is not None else None
@@ -338,6 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             s.add_argument("--split", choices=("test", "valid"), default="test")
             s.add_argument("--json", action="store_true", help="one JSON object")
+            s.add_argument("--limit", type=int, metavar="N",
+                           help="score only the first N examples of the split (a quick look)")
             _add_modality_args(name, s)
             s.set_defaults(func=cmd_eval)
 

@@ -49,6 +49,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from arstudio.core.modality import step_unit
     from arstudio.core.policy import SamplingPolicy
     from arstudio.train.compare import compare_steps, open_pair, summarize
+    from arstudio.train.progress import ProgressBar
 
     if args.n < 1:
         raise ValueError(f"--n must be at least 1, got {args.n}")
@@ -57,7 +58,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
     policy = SamplingPolicy(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p)
     pa, pb = resolve(args.a), resolve(args.b)
     pair = open_pair(pa, pb, choose_device(args.device), args.steps)
-    s = summarize(list(compare_steps(pair.a, pair.b, args.n, args.seed, policy, steps=pair.steps)))
+    compared = []
+    with ProgressBar(pair.steps, "compare", unit="steps") as bar:
+        for c in compare_steps(pair.a, pair.b, args.n, args.seed, policy, steps=pair.steps):
+            compared.append(c)
+            bar.update(c.t + 1)
+    s = summarize(compared)
     unit = step_unit(pair.modality)
     if args.json:
         row: dict[str, Any] = {

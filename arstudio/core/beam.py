@@ -62,6 +62,7 @@ def beam_search(model: ARModel, prefix: Sequence[int] | torch.Tensor, k: int, st
         raise ValueError(f"beam search needs at least one step, got {steps}")
     cur = model.start(1, cond)
     if prefix_t.shape[1]:
+        cur.begin_prompt()  # GPT-2 reads a prompt without BOS before it, as transformers does
         cur.prefill(prefix_t.to(model.data_dtype()))
     scores = torch.zeros(1, dtype=torch.float64, device=device)  # [beams]
     history = torch.zeros(1, 0, dtype=torch.long, device=device)  # [beams, n] chosen values

@@ -62,7 +62,9 @@ def generate(
 ) -> Iterator[Step]:
     """Sample step by step, yielding a ``Step`` for every step (prefix and forced ones included).
 
-    ``prefix`` [B, t0] holds values in step order that are kept as they are (a branch);
+    ``prefix`` [B, t0] holds values in step order that are kept as they are (a prompt, a branch);
+    a cursor at step 0 is told that a prompt follows (``Cursor.begin_prompt``: an imported GPT-2
+    then reads it without BOS before it, as transformers does);
     ``forced`` maps a step to a value (int or [B]) that replaces the sampled one. Sampling stops
     after ``steps`` steps in all, or when the layout is full. ``views=False`` skips each step's
     ``DistView`` (plain arrays for a plot), which only a GUI needs; ``keep_dists`` hands out each
@@ -82,6 +84,8 @@ def generate(
         check_values(space, prefix, "the kept prefix's values")
     for t, v in forced.items():
         check_values(space, v, f"the value forced at step {t}")
+    if t0 and cur.t == 0:
+        cur.begin_prompt()
     while cur.t < total:
         t = cur.t
         d = cur.dist()

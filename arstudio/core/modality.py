@@ -184,3 +184,8 @@ def nll_figures(metrics: dict[str, Any], modality: str, split: str = "test") -> 
         if v is not None:
             return per_example, f"{v:.4f} bits/{unit}"
     return per_example, ""
+
+
+def plural(n: int, word: str) -> str:
+    """``1 sample``, ``16 samples``: a count with its noun (the last word takes the -s)."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"

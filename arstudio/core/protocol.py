@@ -174,6 +174,13 @@ class Cursor:
     def _select(self, rows: torch.Tensor) -> None:
         """Reorder the caches' batch rows; called by ``select``."""
 
+    def begin_prompt(self) -> None:
+        """The values pushed next, from step 0, are a prompt (``generate`` and beam search say so).
+
+        Most models read a prompt as any other values and ignore this; an imported GPT-2 drops BOS
+        from its context, since transformers feeds a prompt without it.
+        """
+
     def prefill(self, prefix: torch.Tensor) -> None:
         """Push a prefix [B, t0] of values in step order."""
         for i in range(prefix.shape[1]):

@@ -25,7 +25,7 @@ import torch
 
 from arstudio.core.checkpoint import CheckpointError, file_hash
 from arstudio.core.files import check_regular
-from arstudio.core.generate import generate, make_generator
+from arstudio.core.generate import Step, generate, make_generator
 from arstudio.core.modality import modality_for_suffix
 from arstudio.core import validate
 from arstudio.core.policy import SamplingPolicy
@@ -197,8 +197,10 @@ def regenerate(model: ARModel, recipe: Recipe) -> np.ndarray:
 
 
 @torch.no_grad()
-def regenerate_run(model: ARModel, recipe: Recipe) -> Regenerated:
-    """Run the generation loop as ``recipe`` says, keeping each step's log p and given flag too."""
+def regenerate_run(model: ARModel, recipe: Recipe, on_step: Callable[[Step], None] | None = None) -> Regenerated:
+    """Run the generation loop as ``recipe`` says, keeping each step's log p and given flag too.
+
+    ``on_step`` sees every step as it is made (a progress bar)."""
     if recipe.ordering:
         if not 0 <= recipe.ordering < model.num_orderings:
             raise ReplayError(f"the recipe follows ordering {recipe.ordering}, but the model has "
@@ -217,7 +219,8 @@ def regenerate_run(model: ARModel, recipe: Recipe) -> Regenerated:
     log_prob = np.full((recipe.batch, layout.length), math.nan)
     given = np.zeros(layout.length, dtype=bool)
     for step in generate(model, batch=recipe.batch, steps=steps, policy=recipe.policy, cond=cond, forced=forced,
-                         prefix=prefix, generator=make_generator(recipe.seed), cursor=cur, views=False):
+                         prefix=prefix, generator=make_generator(recipe.seed), cursor=cur, views=False,
+                         on_step=on_step):
         log_prob[:, step.t] = step.log_prob
         given[step.t] = step.forced
     out = cur.x.detach().cpu().numpy().astype(np.float64)

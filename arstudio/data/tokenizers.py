@@ -112,6 +112,7 @@ class BPETokenizer(Tokenizer):
     def __init__(self, tok: Any) -> None:
         self.tok = tok
         self._labels: tuple[str, ...] | None = None
+        self._bytes: list[bytes | None] | bool | None = None  # False: not byte-level
 
     @classmethod
     def train(cls, texts: Iterable[str], vocab_size: int = 1024, min_frequency: int = 2) -> "BPETokenizer":
@@ -177,12 +178,50 @@ class BPETokenizer(Tokenizer):
         return self.labels()[i] if 0 <= i < self.vocab_size else UNK
 
     def labels(self) -> tuple[str, ...]:
+        """Each id as text; a byte token that is no whole character by its escapes ("\\xe2\\x80"), never "\ufffd"."""
         if self._labels is None:
-            self._labels = tuple(self.tok.decode([i], skip_special_tokens=False) for i in range(self.vocab_size))
+            raw = self.token_bytes()
+            self._labels = tuple(
+                b.decode("utf-8", errors="backslashreplace") if raw is not None and (b := raw[i]) is not None
+                else self.tok.decode([i], skip_special_tokens=False) for i in range(self.vocab_size))
         return self._labels
+
+    def token_bytes(self) -> list[bytes | None] | None:
+        """Each id's bytes (None for an added token such as EOT), or None when the BPE is not byte-level.
+
+        Byte-level BPE (Radford et al. 2019, Sec. 2.2) writes each byte as one printable character;
+        a token is a run of them, so one UTF-8 character ("…") may span several tokens.
+        """
+        if self._bytes is None:
+            from tokenizers import decoders
+
+            if not isinstance(self.tok.decoder, decoders.ByteLevel):
+                self._bytes = False
+            else:
+                added = set(self.tok.get_added_tokens_decoder())
+                table = _byte_of_char()
+                out: list[bytes | None] = []
+                for i in range(self.vocab_size):
+                    s = self.tok.id_to_token(i)
+                    ok = i not in added and s is not None and all(c in table for c in s)
+                    out.append(bytes(table[c] for c in s) if ok else None)
+                self._bytes = out
+        return self._bytes or None
 
     def to_config(self) -> dict[str, Any]:
         return {"type": "bpe", "json": self.tok.to_str()}
+
+
+def _byte_of_char() -> dict[str, int]:
+    """GPT-2's byte-level alphabet, reversed: the printable character that stands for each byte."""
+    kept = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    chars, extra = list(kept), 0
+    for b in range(256):
+        if b not in kept:
+            kept.append(b)
+            chars.append(256 + extra)
+            extra += 1
+    return {chr(c): b for b, c in zip(kept, chars)}
 
 
 def tokenizer_from_config(config: dict[str, Any] | None) -> Tokenizer:

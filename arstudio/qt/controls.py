@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import random
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
-                               QSlider, QSpinBox, QStyle, QToolButton, QVBoxLayout, QWidget)
+from typing import Callable
+
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
+from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox,
+                               QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QSlider, QSpinBox, QStyle,
+                               QTextEdit, QToolButton, QVBoxLayout, QWidget)
 
 from arstudio.core.catalog import CatalogEntry
 from arstudio.core.modality import nll_figures
@@ -14,17 +18,21 @@ from arstudio.core.policy import SamplingPolicy
 from arstudio.engine.messages import ModelInfo
 from arstudio.qt.sampler.session import FINISHED, IDLE, PAUSED, RUNNING, RunSettings
 
+TOP_K_TIP = "Sample only among the k most probable values (off: all of them)"
+TOP_K_BINARY_TIP = "Top-k does not apply: this model chooses between two values (use the temperature)"
 SPEEDS: list[float | None] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000, None]  # steps/s; None = unlimited
 MAX_SAMPLES = 64
 
 
-def _media_button(parent: QWidget, text: str, icon: QStyle.StandardPixmap, tip: str, shortcut: str = "") -> QPushButton:
-    """A playback button: its label, a standard media icon, a tooltip and an optional shortcut."""
+def _media_button(parent: QWidget, text: str, icon: QStyle.StandardPixmap, tip: str) -> QPushButton:
+    """A playback button: its label, a standard media icon and a tooltip.
+
+    No shortcut of its own: a button's ``setText`` drops an explicit shortcut (Play becoming Pause
+    lost Space); the window's Run menu holds Space and Right.
+    """
     button = QPushButton(text)
     button.setIcon(parent.style().standardIcon(icon))
     button.setToolTip(tip)
-    if shortcut:
-        button.setShortcut(shortcut)
     return button
 
 
@@ -72,10 +80,8 @@ class ControlsPanel(QWidget):
         pl = QVBoxLayout(play_box)
         buttons = QHBoxLayout()
         media = QStyle.StandardPixmap
-        self.play_button = _media_button(self, "Play", media.SP_MediaPlay, "Play, or pause a running run (Space)",
-                                         "Space")
-        self.step_button = _media_button(self, "Step", media.SP_MediaSeekForward, "Sample one step (Right arrow)",
-                                         "Right")
+        self.play_button = _media_button(self, "Play", media.SP_MediaPlay, "Play, or pause a running run (Space)")
+        self.step_button = _media_button(self, "Step", media.SP_MediaSeekForward, "Sample one step (Right arrow)")
         self.reset_button = _media_button(self, "Reset", media.SP_MediaSkipBackward,
                                           "Stop and clear the run; the next Play starts again from step 0")
         for b in (self.play_button, self.step_button, self.reset_button):
@@ -96,7 +102,7 @@ class ControlsPanel(QWidget):
         lay.addWidget(play_box)
 
         samp_box = QGroupBox("Sampling")
-        form = QFormLayout(samp_box)
+        form = self.form = QFormLayout(samp_box)
         self.samples = QSpinBox(minimum=1, maximum=MAX_SAMPLES, value=16)
         self.samples.setToolTip("Number of samples, drawn as a grid")
         seed_row = QHBoxLayout()
@@ -112,7 +118,7 @@ class ControlsPanel(QWidget):
                                     "flatter, 0 always takes the most probable value")
         self.top_k = QSpinBox(minimum=0, maximum=100000, value=0)
         self.top_k.setSpecialValueText("off")
-        self.top_k.setToolTip("Sample only among the k most probable values (off: all of them)")
+        self.top_k.setToolTip(TOP_K_TIP)
         self.top_p = QDoubleSpinBox(minimum=0.01, maximum=1.0, singleStep=0.05, value=1.0, decimals=2)
         self.top_p.setToolTip("Nucleus sampling: keep the smallest set of values whose mass reaches p (1 = off)")
         self.ordering = QComboBox()
@@ -212,7 +218,11 @@ class ControlsPanel(QWidget):
         self.model_combo.setCurrentIndex(i)
 
     def set_model(self, info: ModelInfo | None) -> None:
-        """Describe the loaded model; enable the ordering choice when it has several."""
+        """Describe the loaded model; show only the choices that apply to it.
+
+        The ordering shows for models with several, top-k is disabled for a support of two values
+        (binary pixels: k = 1 is greedy, k >= 2 is off).
+        """
         self._syncing = True
         self.ordering.clear()
         if info is None:
@@ -227,7 +237,16 @@ class ControlsPanel(QWidget):
             self.ordering.addItems(["raster" if k == 0 else f"ordering {k}" for k in range(info.num_orderings)])
             self.select_path(str(info.path))
         self.ordering.setEnabled(self.ordering.count() > 1)
+        self.form.setRowVisible(self.ordering, self.ordering.count() > 1)
+        binary = info is not None and info.spec.values.discrete and info.spec.values.n == 2
+        self.top_k.setEnabled(not binary)
+        self.top_k.setToolTip(TOP_K_BINARY_TIP if binary else TOP_K_TIP)
         self._syncing = False
+
+    def set_batch_planned(self, planned: bool) -> None:
+        """Hide the Samples row when the panel decides how many samples a run has (text: one; audio, music:
+        the panel's own Samples), so that one control says it."""
+        self.form.setRowVisible(self.samples, not planned)
 
     def remembered(self) -> dict[str, float | int | None]:
         """What the studio keeps for the next session: the sampling controls and the speed."""
@@ -257,3 +276,72 @@ class ControlsPanel(QWidget):
         self.play_button.setIcon(self.style().standardIcon(
             QStyle.StandardPixmap.SP_MediaPause if running else QStyle.StandardPixmap.SP_MediaPlay))
         self.reset_button.setEnabled(state in (RUNNING, PAUSED, FINISHED))
+
+
+def takes_typing(widget: QObject | None) -> bool:
+    """True for a field a person types text into (a prompt, a path), where Space is a character.
+
+    Number fields (spin boxes) are not: a space means nothing there.
+    """
+    if isinstance(widget, QAbstractSpinBox) or isinstance(getattr(widget, "parent", lambda: None)(), QAbstractSpinBox):
+        return False
+    if isinstance(widget, QLineEdit):
+        return not widget.isReadOnly()
+    if isinstance(widget, (QPlainTextEdit, QTextEdit)):
+        return not widget.isReadOnly()
+    if isinstance(widget, QComboBox):
+        return widget.isEditable()
+    return False
+
+
+class PlaybackKeys(QObject):
+    """Space plays or pauses and Right steps, anywhere in ``window`` (the Run menu's actions).
+
+    A focused number field or list would otherwise keep Space for itself: the widget with the focus
+    is watched, and Space is left to the window's shortcut unless that widget ``takes_typing``
+    (where Space is a character and Right moves the cursor).
+    """
+
+    def __init__(self, window: QWidget, toggle: Callable[[], None], step: Callable[[], None],
+                 reset: Callable[[], None]) -> None:
+        super().__init__(window)
+        self.window = window
+        self.play_action = QAction("&Play / pause", window, shortcut=QKeySequence(Qt.Key.Key_Space))
+        self.step_action = QAction("&Step once", window, shortcut=QKeySequence(Qt.Key.Key_Right))
+        self.reset_action = QAction("&Reset", window)
+        for action, slot in ((self.play_action, toggle), (self.step_action, step), (self.reset_action, reset)):
+            action.triggered.connect(slot)
+            window.addAction(action)  # active while any widget of the window has the focus
+        self._watched: QWidget | None = None
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._on_focus)
+            self._on_focus(None, app.focusWidget())
+
+    @property
+    def actions(self) -> list[QAction]:
+        """Play / pause, step once, reset: for the Run menu."""
+        return [self.play_action, self.step_action, self.reset_action]
+
+    def _on_focus(self, _old: QWidget | None, new: QWidget | None) -> None:
+        if self._watched is not None:
+            try:
+                self._watched.removeEventFilter(self)
+            except RuntimeError:  # already deleted
+                pass
+            self._watched = None
+        if new is not None and new.window() is self.window:
+            new.installEventFilter(self)
+            self._watched = new
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        if (event.type() != QEvent.Type.ShortcutOverride or not isinstance(event, QKeyEvent)
+                or event.modifiers() != Qt.KeyboardModifier.NoModifier):
+            return False
+        if event.key() == Qt.Key.Key_Space and not takes_typing(watched):
+            event.ignore()  # not the widget's: the window's Space shortcut plays or pauses
+            return True
+        if event.key() == Qt.Key.Key_Right and takes_typing(watched):
+            event.accept()  # the text cursor moves; the model does not step
+            return True
+        return False

@@ -18,6 +18,7 @@ from arstudio.io import check_writable
 from arstudio.qt.panel import ModalityPanel
 from arstudio.qt.replay import export_recipe
 from arstudio.qt.sampler.session import RunSession
+from arstudio.qt.settings import StudioSettings
 
 ALL_FILES = "All files (*)"
 
@@ -49,10 +50,11 @@ class ExportFlow(QObject):
     message_posted = Signal(str, int)  # status-bar text, for how many milliseconds
     problem_found = Signal(str, str)  # title, one-line message
 
-    def __init__(self, session: RunSession, dialog_parent: QWidget) -> None:
+    def __init__(self, session: RunSession, dialog_parent: QWidget, settings: StudioSettings | None = None) -> None:
         super().__init__(dialog_parent)
         self.session = session
         self.dialog_parent = dialog_parent
+        self.settings = settings  # where the last export went: the next dialog opens there
 
     def ask(self, panel: ModalityPanel | None) -> Path | None:
         """Ask where to export the current samples, then write them; the path written, or None."""
@@ -63,8 +65,10 @@ class ExportFlow(QObject):
         model = self.session.model
         name = f"{model.name if model else 'samples'}-seed{self.session.settings.seed}"
         default = formats[0].suffixes[0] if formats else ""
+        folder = self.settings.export_dir() if self.settings is not None else None
         path, chosen = QFileDialog.getSaveFileName(self.dialog_parent, panel.export_label.rstrip("…"),
-                                                   str(Path.cwd() / (name + default)), file_filters(formats))
+                                                   str((folder or Path.cwd()) / (name + default)),
+                                                   file_filters(formats))
         if not path:
             return None
         return self.write(panel, with_suffix(path, chosen, formats))
@@ -85,5 +89,7 @@ class ExportFlow(QObject):
         except Exception as e:  # ExportError, ValueError, or anything else: a message, never a crash
             self.problem_found.emit("Could not export", str(e) or type(e).__name__)
             return None
+        if self.settings is not None:
+            self.settings.set_export_dir(Path(out).resolve().parent)
         self.message_posted.emit(f"Exported {out}", 8000)
         return out

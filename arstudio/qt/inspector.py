@@ -1,8 +1,9 @@
 """Decides which step the distribution view and the log p strip show, and what a click on a value means.
 
 By default they follow the newest step of the focused sample; hovering a filled place shows the
-distribution it was drawn from; clicking a place pins it (and focuses its sample). A click on a
-value in the distribution view asks to force that value at the shown step (``value_forced``).
+distribution it was drawn from (as the run's sampling policy saw it, the model's own faint behind);
+clicking a place pins it (and focuses its sample). A click on a value in the distribution view
+asks to force that value at the shown step (``value_forced``).
 This is the same for every modality, so it lives here rather than in a panel.
 """
 
@@ -40,10 +41,10 @@ class Inspector(QObject):
         self.strip.unit = unit
 
     def clear(self, message: str = "No step yet: press Play.") -> None:
-        """Forget the run (a reset or a new model)."""
+        """Forget the run (a reset or a new model): no step, no tick labels, the strip's axes as before any run."""
         self.record, self.hovered, self.pinned = None, None, None
-        self.dist.clear(message)
-        self.strip.reset(0)
+        self.dist.reset(message)
+        self.strip.clear()
         self.focus_changed.emit(-1, -1)
 
     def begin_run(self, record: RunRecord) -> None:
@@ -88,13 +89,14 @@ class Inspector(QObject):
         if view is None:
             return
         chosen, lp = float(rec.values[step, sample]), float(rec.log_prob[step, sample])
-        forced = " (forced)" if rec.forced[step] else ""
+        kept = int(getattr(rec.info.request, "prefix_len", 0) or 0)  # a branch's prefix, kept from its run
+        forced = " (kept)" if step < kept else " (forced)" if rec.forced[step] else ""
         pin = " · pinned" if self.pinned == at and self.hovered is None else ""
-        title = f"{self.describe(rec, step)} · sample {sample}{forced}{pin}"
-        self.dist.show_dist(view, chosen if not np.isnan(chosen) else None, lp, title)
+        title = f"{self.describe(rec, step)} · sample {sample + 1}{forced}{pin}"
+        policy = getattr(rec.info.request, "policy", None)  # the run's: its bars are what the policy drew from
+        self.dist.show_dist(view, chosen if not np.isnan(chosen) else None, lp, title, policy)
         n = rec.filled
         focus_sample = self.hovered[1] if self.hovered else self.sample
-        kept = int(getattr(rec.info.request, "prefix_len", 0) or 0)
         self.strip.set_series(rec.log_prob[:n, focus_sample], rec.forced[:n], focus_sample, kept)
         self.strip.mark(step)
         outlined = self.hovered or self.pinned

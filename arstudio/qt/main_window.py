@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QIcon, QKeySequence, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QWidget
 
 import arstudio
@@ -21,7 +21,8 @@ from arstudio.engine.record import RunRecord
 from arstudio.qt.checkpoints.browser import CheckpointBrowser
 from arstudio.qt.checkpoints.compare_window import CompareWindow
 from arstudio.qt.checkpoints.train_dialog import TrainDialog
-from arstudio.qt.controls import ControlsPanel
+from arstudio.qt.controls import ControlsPanel, PlaybackKeys
+from arstudio.qt.dock_layout import STATE_VERSION, DockLayout, make_dock
 from arstudio.qt.export_flow import ExportFlow
 from arstudio.qt.inspector import Inspector
 from arstudio.qt.modalities import panel_class
@@ -35,6 +36,7 @@ from arstudio.qt.views.strip import LogProbStrip
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 PREFERRED = ("nade-digits", "made-digits", "fvsbn-digits")
+CLOSE_GRACE_MS = 100  # how long the sampling process is given to quit on close before it is terminated
 
 
 def default_checkpoint(entries: list[catalog.CatalogEntry]) -> catalog.CatalogEntry | None:
@@ -58,7 +60,6 @@ class MainWindow(QMainWindow):
         if icon.exists():
             self.setWindowIcon(QIcon(str(icon)))
         self.resize(1260, 780)
-        self.setDockNestingEnabled(True)
         self.settings = StudioSettings()
         self.session = RunSession(self)
         self.controls = ControlsPanel()
@@ -69,19 +70,15 @@ class MainWindow(QMainWindow):
         self.error_box: QMessageBox | None = None
         self.last_error = ""
         self._closed = False
+        self._closing = False
 
         self.controls_dock = self._dock("Model && sampling", self.controls, "controls")
         self.panel_dock = self._dock("Samples", QLabel("Loading…", alignment=Qt.AlignmentFlag.AlignCenter), "modality")
         self.dist_dock = self._dock("p(x_t | x_<t)", self.dist, "distribution")
         self.strip_dock = self._dock("log p per step", self.strip, "strip")
-        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.controls_dock)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.panel_dock)
-        self.splitDockWidget(self.panel_dock, self.dist_dock, Qt.Orientation.Horizontal)
-        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.strip_dock)
-        self.resizeDocks([self.controls_dock, self.panel_dock, self.dist_dock], [300, 560, 400],
-                         Qt.Orientation.Horizontal)
-        self.resizeDocks([self.panel_dock, self.strip_dock], [560, 170], Qt.Orientation.Vertical)
+        self.docks = DockLayout(self, self.controls_dock, self.panel_dock, self.dist_dock, self.strip_dock)
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # a click on empty space takes the focus from a field
+        self.keys = PlaybackKeys(self, self.session.toggle_play, self.session.step_once, self.session.reset)
 
         self._build_menus()
         self.state_label, self.speed_label, self.device_label = QLabel("idle"), QLabel(""), QLabel("")
@@ -91,7 +88,7 @@ class MainWindow(QMainWindow):
         self.presenter = RunPresenter(self.session, self.controls, self.inspector, self.state_label,
                                       self.speed_label, self)
         self._redraw = self.presenter.frames  # the frame loop's throttle (tests flush it)
-        self.exporter = ExportFlow(self.session, self)
+        self.exporter = ExportFlow(self.session, self, self.settings)
         for part in (self.presenter, self.exporter):
             part.message_posted.connect(self.statusBar().showMessage)
             part.problem_found.connect(self.show_error)
@@ -103,15 +100,17 @@ class MainWindow(QMainWindow):
         geometry, state = self.settings.window()
         if geometry is not None:
             self.restoreGeometry(geometry)
-        if state is not None:
-            self.restoreState(state)
+        if state is not None and self.restoreState(state, STATE_VERSION):
+            self.docks.arranged = True
+        self.panel_dock.show()  # the samples are what the studio is for: never lost from an earlier session
         self.controls.set_catalog(catalog.list_checkpoints())
         self.controls.restore(self.settings.sampling())
         self.session.set_rate(self.controls.rate())
         self.session.set_settings(self.controls.settings())
-        if checkpoint is None:
-            entry = default_checkpoint(catalog.list_checkpoints())
-            checkpoint = entry.path if entry is not None else None
+        if checkpoint is None:  # the model of the last session, else the default one
+            recent = self.settings.recent_files()
+            entry = default_checkpoint(catalog.list_checkpoints()) if not recent else None
+            checkpoint = recent[0] if recent else entry.path if entry is not None else None
         if checkpoint is not None:
             self.open_checkpoint(checkpoint)
         else:
@@ -119,12 +118,20 @@ class MainWindow(QMainWindow):
 
     # ---- arrangement ---------------------------------------------------------------------
     def _dock(self, title: str, widget: QWidget, name: str) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(f"dock-{name}")
-        dock.setWidget(widget)
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-        return dock
+        return make_dock(self, title, widget, name)
+
+    def reset_layout(self) -> None:
+        """Every dock back in its place, shown, and sized for the window."""
+        self.docks.reset()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        self.docks.shown()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt's name)
+        """A larger window gives its room to the samples, not to the strip or the controls."""
+        super().resizeEvent(event)
+        self.docks.resized(event.oldSize(), event.size())
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -148,7 +155,9 @@ class MainWindow(QMainWindow):
         file_menu.addActions([self.open_action, self.open_folder_action, self.export_action, self.replay_action])
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
-        view_menu = self.menuBar().addMenu("&View")
+        run_menu = self.menuBar().addMenu("&Run")
+        run_menu.addActions(self.keys.actions)
+        self.view_menu = view_menu = self.menuBar().addMenu("&View")
         for dock in (self.controls_dock, self.panel_dock, self.dist_dock, self.strip_dock):
             view_menu.addAction(dock.toggleViewAction())
         help_menu = self.menuBar().addMenu("&Help")
@@ -185,6 +194,8 @@ class MainWindow(QMainWindow):
         self.panel.completion_requested.connect(self.session.complete)
         self.panel.problem_found.connect(self.show_error)
         self.panel.run_planned.connect(self.session.set_plan)
+        self.panel.run_planned.connect(lambda plan, _start: self.controls.set_batch_planned(plan.batch is not None))
+        self.controls.set_batch_planned(False)
         self.panel.step_hovered.connect(self.inspector.hover)
         self.panel.step_picked.connect(self.inspector.pick)
         self.inspector.focus_changed.connect(self.panel.show_focus)
@@ -219,9 +230,9 @@ class MainWindow(QMainWindow):
         if path:
             self.open_checkpoint(path)
 
-    def export_dialog(self) -> None:
-        """Ask where to export the current samples, then write them (``ExportFlow``)."""
-        self.exporter.ask(self.panel)
+    def export_dialog(self) -> Path | None:
+        """Ask where to export the current samples, then write them (``ExportFlow``); the path written, or None."""
+        return self.exporter.ask(self.panel)
 
     def export_to(self, path: str | Path) -> Path | None:
         """Export the current run's samples to ``path``; show a message on failure and return None."""
@@ -231,8 +242,7 @@ class MainWindow(QMainWindow):
         """The checkpoint browser dock, and the Train menu (training dialog, comparing checkpoints)."""
         self.browser = CheckpointBrowser()
         self.browser_dock = self._dock("Checkpoints", self.browser, "browser")
-        self.tabifyDockWidget(self.controls_dock, self.browser_dock)
-        self.controls_dock.raise_()
+        self.docks.add_tab(self.browser_dock)
         self.browser.checkpoint_chosen.connect(self.open_checkpoint)
         self.session.checkpoint_loaded.connect(self._on_browser_loaded)
         self.train_dialog: TrainDialog | None = None
@@ -246,9 +256,10 @@ class MainWindow(QMainWindow):
         self.compare_action.triggered.connect(self.show_compare)
         self.tools_menu.addAction(self.compare_action)
         self.train_action.setToolTip("Train a model in the background; the result appears in the checkpoint browser")
-        for a in self.menuBar().actions():
-            if a.text() == "&View":
-                a.menu().addAction(self.browser_dock.toggleViewAction())
+        self.view_menu.addAction(self.browser_dock.toggleViewAction())
+        self.view_menu.addSeparator()
+        self.view_menu.addAction("Reset &layout", self.reset_layout).setToolTip(
+            "Every panel back in its place, shown, sized for the window")
 
     def _on_browser_loaded(self, info: ModelInfo) -> None:
         self.browser.add_file(info.path)
@@ -271,7 +282,7 @@ class MainWindow(QMainWindow):
         w = self.compare_window
         w.refresh(self.browser.opened)
         if self.session.model is not None:
-            w.set_pair(self.session.model.path, w.b.currentData() or self.session.model.path)
+            w.set_pair(self.session.model.path)  # B: a checkpoint that compares with it (or none, said there)
         if self.session.record is not None:
             w.set_forced(self.session.record.info.request.forced)
         if w.isVisible():
@@ -287,7 +298,7 @@ class MainWindow(QMainWindow):
     def replay_dialog(self) -> None:
         """Ask for an exported file and replay it step by step."""
         found = sorted({f"*{x}" for m in modalities().values() for f in m.formats if f.read_recipe for x in f.suffixes})
-        path, _ = QFileDialog.getOpenFileName(self, "Replay export", str(Path.cwd()),
+        path, _ = QFileDialog.getOpenFileName(self, "Replay export", str(self.settings.export_dir() or Path.cwd()),
                                               f"Exports ({' '.join(found) or '*'});;All files (*)")
         if path:
             self.replayer.open(path)
@@ -321,17 +332,27 @@ class MainWindow(QMainWindow):
         self.controls.set_model(info)
         self.controls.show_settings(self.session.settings)
         self.presenter.model_loaded(info)
+        self.controls.set_batch_planned(self.session.plan.batch is not None)
         self.device_label.setText(info.device)
         self.setWindowTitle(f"arstudio: {info.name}")
         self.statusBar().showMessage(f"Loaded {info.path}", 5000)
         self._fill_recent(self.settings.add_recent(info.path))
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
-        """Remember the layout, cancel the run and join the worker thread before the window goes."""
+        """Remember the layout, hide at once, then cancel the run and stop the workers and the sampling process.
+
+        The window goes before anything is joined: a run of 64 PixelCNN samples is cancelled between
+        two steps, and the sampling process is given ``CLOSE_GRACE_MS`` to quit before it is terminated.
+        """
         if not self._closed:
-            self.settings.save_window(self.saveGeometry(), self.saveState())
+            self.settings.save_window(self.saveGeometry(), self.saveState(STATE_VERSION))
             self.settings.save_sampling(self.controls.remembered())
-        self._closed = True
+        if self._closing:  # a second close while this one hides the window and stops the workers
+            return
+        self._closed = self._closing = True
+        self.session.cancel()  # the sampler stops at its next step while the window goes
+        self.hide()
+        QGuiApplication.sync()  # the window is off the screen now, not after the joins below
         if getattr(self, "train_dialog", None) is not None:
             self.train_dialog.shutdown()
         if getattr(self, "compare_window", None) is not None:
@@ -341,5 +362,5 @@ class MainWindow(QMainWindow):
             self.error_box.close()
         if self.panel is not None:
             self.panel.shutdown()
-        self.session.shutdown()
+        self.session.shutdown(process_grace_ms=CLOSE_GRACE_MS)
         super().closeEvent(event)

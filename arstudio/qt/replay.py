@@ -14,6 +14,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 import arstudio
+from arstudio.core.modality import plural
 from arstudio.core.replay import Recipe, find_checkpoint, read_recipe, recipe_for_run
 from arstudio.engine.messages import Condition, ModelInfo
 from arstudio.engine.record import RunRecord
@@ -106,5 +107,6 @@ class ReplayOpener(QObject):
         forced = {t: np.asarray(v, dtype=np.float64) for t, v in r.forced.items()}
         self.session.start(paused=True, prefix=prefix, forced=forced, steps=r.steps)
         took = "all steps" if r.steps is None else f"{r.steps} steps"
-        self.replay_ready.emit(f"Replaying {pending.file.name}: {info.name}, seed {r.seed}, {r.batch} samples, "
+        samples = plural(r.batch, "sample")
+        self.replay_ready.emit(f"Replaying {pending.file.name}: {info.name}, seed {r.seed}, {samples}, "
                                f"{took}. Press Right to step, Space to play.")

@@ -1,4 +1,5 @@
-"""What the studio remembers between sessions: window layout, recent files, sampling settings and speed.
+"""What the studio remembers between sessions: window layout, recent files (the first is reopened at start),
+the last export folder, sampling settings and speed.
 
 Stored with QSettings in an INI file under the platform's config folder (``ARSTUDIO_CONFIG_DIR``
 overrides it, as the tests do, so that no test touches a person's settings).
@@ -41,6 +42,16 @@ class StudioSettings:
         self._qs.setValue("recent/files", files)
         self._qs.sync()
         return files
+
+    def export_dir(self) -> Path | None:
+        """The folder the last export went to, if it still exists."""
+        raw = self._qs.value("paths/export_dir")
+        return Path(str(raw)) if raw and Path(str(raw)).is_dir() else None
+
+    def set_export_dir(self, folder: str | Path) -> None:
+        """Remember ``folder`` as the one export and replay dialogs open in."""
+        self._qs.setValue("paths/export_dir", str(folder))
+        self._qs.sync()
 
     def save_window(self, geometry: QByteArray, state: QByteArray) -> None:
         """Remember the main window's geometry and its docks' layout."""

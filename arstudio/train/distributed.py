@@ -23,6 +23,7 @@ from torch import nn
 
 from arstudio.core.checkpoint import CheckpointMeta, read_meta, save_checkpoint
 from arstudio.train.fit import TrainConfig, Trainer, train_kind
+from arstudio.train.progress import training_bar
 
 
 class _Loss(nn.Module):
@@ -101,9 +102,14 @@ def _spawned(rank: int, world: int, addr: str, port: int, args: dict[str, Any]) 
         torch.cuda.set_device(torch.device(train.device))
     torch.manual_seed(train.seed)  # the same initial weights in every process (DDP also broadcasts rank 0's)
     dist.init_process_group(backend_for(train.device), rank=rank, world_size=world)
+    bar, callbacks = (None, None)
+    if rank == 0:  # one bar for the group
+        bar, callbacks = training_bar(train.steps, f"train {args['kind']} ({world} processes)")
     try:
-        train_in_group(train=train, **args)
+        train_in_group(train=train, callbacks=callbacks, **args)
     finally:
+        if bar is not None:
+            bar.close()
         dist.destroy_process_group()
 
 

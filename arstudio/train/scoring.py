@@ -69,28 +69,29 @@ def num_classes(model: ARModel) -> int:
 
 
 @torch.no_grad()
-def image_score(model: ARModel, x: torch.Tensor | np.ndarray, batch_size: int = 256) -> np.ndarray:
+def image_score(model: ARModel, x: torch.Tensor | np.ndarray, batch_size: int | None = None) -> np.ndarray:
     """The anomaly score of each image: NLL in nats [B] (the class marginal for conditional models).
 
     Uses ``eval_nll``, so that a model with several orderings is scored by its ensemble, as held out.
+    ``batch_size`` is the rows per forward pass (default ``eval_batch_size``); a conditional model
+    scores each image under its K classes in the same passes (``class_nll``).
     """
+    from arstudio.train.evaluate import class_nll, eval_batch_size
+
     xb = _flat(model, x)
     k = num_classes(model)
+    rows = int(batch_size or eval_batch_size(xb.shape[1], model.device))
     was = model.training
     model.eval()
-    step = max(1, batch_size // max(k, 1))  # K rows per image for a conditional model
+    step = max(1, rows // max(k, 1))  # K rows per image for a conditional model
     try:
         out = []
         for i in range(0, len(xb), step):
             chunk = xb[i:i + step]
             if not k:
                 out.append(model.eval_nll(chunk).double())
-                continue
-            n = len(chunk)
-            rep = chunk.repeat(k, 1)  # (K * n, D): class c for rows c*n .. c*n+n-1
-            labels = torch.arange(k, device=model.device).repeat_interleave(n)
-            nll = model.eval_nll(rep, labels).double().view(k, n)
-            out.append(-(torch.logsumexp(-nll, dim=0) - math.log(k)))
+            else:
+                out.append(-(torch.logsumexp(-class_nll(model, chunk, k, rows), dim=1) - math.log(k)))
     finally:
         model.train(was)
     return torch.cat(out).cpu().numpy()

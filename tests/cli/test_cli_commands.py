@@ -22,8 +22,10 @@ Run = Callable[..., tuple[int, str, str]]
 ErrLine = Callable[[int, str], str]
 
 
-def test_train_list_eval_sample(cli: Run, user_models: Path, tmp_path: Path) -> None:
-    rc, out, err = cli("train", "nade", "--data", "digits", "--steps", "20", "--config", "hidden=16")
+def test_train_list_eval_sample(cli: Run, user_models: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with monkeypatch.context() as m:
+        m.setenv("ARSTUDIO_PROGRESS", "1")  # the bar as on a terminal (off one, a 20-step run writes none)
+        rc, out, err = cli("train", "nade", "--data", "digits", "--steps", "20", "--config", "hidden=16")
     assert rc == 0, err
     # a user checkpoint never takes (and so never hides behind) a shipped checkpoint's name
     name = "nade-digits-2" if (SHIPPED_DIR / "nade-digits.safetensors").exists() else "nade-digits"

@@ -10,7 +10,7 @@ import torch
 from arstudio.data import get_dataset
 from arstudio.data.text import TextDataset, evaluate_text, pydoc_text, split_chunks, text_dataset
 from arstudio.data.tokenizers import (
-    UNK, BPETokenizer, CharTokenizer, TokenizerError, tokenizer_from_config,
+    EOT, UNK, BPETokenizer, CharTokenizer, TokenizerError, tokenizer_from_config,
 )
 
 LINES = ["def f(x):\n    return x + 1\n", "The quick brown fox jumps over the lazy dog.\n",
@@ -122,3 +122,14 @@ def test_recorded_split_of_text_sets() -> None:
     assert torch.equal(x, ds.test) and labels is None and note == ""
     with pytest.raises(ValueError, match="test chunks differ"):
         ds.recorded_split("test", ds.split["test"][:-1])
+
+
+def test_bpe_labels_name_split_characters_by_their_bytes() -> None:
+    tok = BPETokenizer.train(["a … café …", "plain words"] * 5, vocab_size=270, min_frequency=100)
+    ids = tok.encode("…é")  # no merges at this frequency: one token per byte
+    assert len(ids) == 5
+    labels = [tok.token_str(i) for i in ids]
+    assert labels == ["\\xe2", "\\x80", "\\xa6", "\\xc3", "\\xa9"]
+    assert not any(UNK in lab for lab in tok.labels())
+    assert tok.labels()[tok.encode("a")[0]] == "a" and tok.labels()[tok.token_id(EOT)] == EOT
+    assert tok.decode(ids) == "…é"

@@ -89,9 +89,13 @@ def test_registry_layout_and_checkpoint_agree_on_the_modality(name: str, tmp_pat
     assert check_modality_agreement(model, data=ds, tmp_dir=tmp_path) == next(k for k in kinds() if k.name == name).modality
 
 
+# Kinds whose tiny data set has long windows train on fewer of them (WaveNet: 4,096 samples each).
+TRAIN_BATCH = {"wavenet": 4}
+
+
 @pytest.mark.parametrize("name", KINDS)
 def test_training_lowers_the_loss(name: str) -> None:
-    check_training_lowers_loss(name)
+    check_training_lowers_loss(name, batch_size=TRAIN_BATCH.get(name, 32))
 
 
 # ------------------------------------------------------------------ the checks catch broken models

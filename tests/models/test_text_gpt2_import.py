@@ -41,11 +41,10 @@ def test_greedy_tokens_match_transformers_generate(gpt2_folder: Path) -> None:
     prompt = torch.tensor([tok.encode("def f(x):")])
     steps = list(generate(ours, steps=20, prefix=prompt, policy=SamplingPolicy(temperature=0.0)))
     mine = [int(s.value[0]) for s in steps]
-    with torch.no_grad():
-        inputs = torch.cat([torch.tensor([[ours.bos]]), prompt], 1)
-        theirs = ref.generate(inputs, attention_mask=torch.ones_like(inputs), max_new_tokens=20 - prompt.shape[1],
+    with torch.no_grad():  # a prompt is fed as it is, without BOS before it, as transformers does
+        theirs = ref.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=20 - prompt.shape[1],
                               do_sample=False, use_cache=True, pad_token_id=ours.bos)
-    assert mine == theirs[0, 1:].tolist()
+    assert mine == theirs[0].tolist()
 
 
 def test_tokenizer_files(gpt2_folder: Path, tmp_path: Path) -> None:

@@ -77,7 +77,7 @@ def test_a_run_is_drawn_exported_as_wav_and_replayed_byte_for_byte(studio, wait_
     # the distribution view: levels at their place, any of the 256 clickable
     assert len(w.dist._shown) == 256 and set(np.asarray(w.dist.bars.opts["x"])) <= set(range(256))
     p.waveform.step_hovered.emit(100)
-    assert "step 100 · 0.0063 s · sample 0" in w.dist.caption.text()
+    assert "step 100 · 0.0063 s · sample 1" in w.dist.caption.text()
     out = w.export_to(tmp_path / "run.wav")
     assert out is not None, w.last_error
     info = sf.info(out)

@@ -55,9 +55,10 @@ def test_window_compares_and_draws(qtbot, checkpoints, texts, tmp_path) -> None:
     assert len(w.divergence.kl_v) == 64 and (w.divergence.kl_v >= 0).all()
     assert not w.heatmap.isHidden() and w.text_a.isHidden() and w.disagreements.isHidden()
     assert w.heatmap.heat.shape == (8, 8) and w.heatmap.heat.max() > 0
+    assert w.heatmap.scale.levels() == pytest.approx((0.0, w.heatmap.heat.max()))  # the colour scale, in nats
     assert w.disagreement.x.reshape(8, 8)[3:5, 3:5].all()  # the bright bar, binarized
     assert w.table.item(0, 1).text() == "nade" and w.table.item(0, 2).text() == "made"
-    assert w.table.item(2, 1).text() == "40.0000"
+    assert w.table.item(2, 1).text() == "40.0000" and w.table.item(2, 0).text() == "test NLL (nats/image)"
     assert w.summary is not None and w.summary.steps == 64 and "per dim" in w.status.text()
     # another modality: a clear message, nothing started
     w.set_pair(checkpoints["nade"], texts["gpt"])
@@ -153,9 +154,13 @@ def test_closing_mid_comparison_ends_the_job_and_joins_its_thread(qtbot, texts, 
 
 
 def test_the_window_opens_compare_with_the_loaded_model(studio, checkpoints) -> None:
+    from arstudio.qt.checkpoints.compare_pairing import compares
+
     win = studio(checkpoints["nade"])
     cw = win.show_compare()
     assert cw.a.currentData() == str(checkpoints["nade"])
+    b = cw.b.currentData()  # another binary 8x8 model of the digits, not the model itself
+    assert b is not None and b != cw.a.currentData() and compares(checkpoints["nade"], b)
     win.close()
 
 
@@ -166,3 +171,87 @@ def test_a_branch_of_one_sample_drives_a_comparison_of_another_batch() -> None:
 
     got = forced_for_batch({3: np.array([1.0] + [0.0] * 15), 5: 1, 7: np.array([1, 0])}, 2)
     assert got[3] == 1.0 and got[5] == 1 and list(got[7]) == [1, 0]
+
+
+def test_escape_closes_the_window(qtbot) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    from arstudio.qt.checkpoints.compare_window import CompareWindow
+
+    w = CompareWindow()
+    qtbot.addWidget(w)
+    w.show()
+    w.samples.setFocus()  # (takes effect once the window is active)
+    qtbot.waitUntil(lambda: w.isActiveWindow() and QApplication.focusWidget() is w.samples, timeout=20000)
+    qtbot.keyClick(w.samples, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not w.isVisible(), timeout=20000)
+    w.shutdown()
+
+
+def _shipped(name: str) -> str:
+    from arstudio.core.catalog import SHIPPED_DIR
+
+    return str(SHIPPED_DIR / f"{name}.safetensors")
+
+
+def test_b_defaults_to_a_checkpoint_that_compares_with_a(qtbot) -> None:
+    from arstudio.qt.checkpoints.compare_window import CompareWindow
+
+    w = CompareWindow()
+    qtbot.addWidget(w)
+    for a, b in (("gated_pixelcnn-glyphs28", "pixelcnn-glyphs28"), ("music_transformer-bach", "music_transformer_abs-bach"),
+                 ("pixelcnn-glyphs28", "gated_pixelcnn-glyphs28")):
+        w.refresh([])
+        w.set_pair(_shipped(a), w.b.currentData() or _shipped(a))  # as the studio opens it on its model
+        assert (w.a.currentData(), w.b.currentData()) == (_shipped(a), _shipped(b))
+        assert "No other" not in w.status.text()
+    w.set_pair(_shipped("nade-digits"), _shipped("nade-digits"))  # never A itself: the same data set first
+    assert w.b.currentData() in {_shipped(n) for n in ("made-digits", "eonade-digits", "fvsbn-digits")}
+    # picking another A in the window: B follows it
+    w.a.setCurrentIndex(w.a.findData(_shipped("music_transformer_abs-bach")))
+    assert w.b.currentData() == _shipped("music_transformer-bach")
+    # none compares: B is empty and the window says so
+    w.a.setCurrentIndex(w.a.findData(_shipped("rnade-digits-real")))
+    assert w.b.currentIndex() == -1 and w.b.placeholderText() == "no checkpoint compares with A"
+    assert w.status.text().startswith("No other checkpoint compares with rnade-digits-real (image, real values")
+    assert not w.run_button.isEnabled() and not w.start() and "pick a checkpoint B" in w.last_error
+    # a B picked by hand that does not compare: said at once
+    w.set_pair(_shipped("nade-digits"), _shipped("pixelcnn-digits17"))
+    assert w.b.currentData() == _shipped("pixelcnn-digits17") and "values differ" in w.status.text()
+    assert w.run_button.isEnabled()
+    w.shutdown()
+
+
+def test_the_metrics_table_gives_text_in_bits_per_character() -> None:
+    from arstudio.qt.checkpoints.compare_text import metric_rows
+
+    rows = [("kind", "gpt", "char_rnn"), ("test NLL (nats)", "931.0", "288.4"), ("test bits/token", "5.2467", "1.6255"),
+            ("parameters", "1", "2")]
+    got = metric_rows(rows, "text", {"test_bits_per_char": 1.8325}, {"test_bits_per_char": 1.6255})
+    assert got == [("kind", "gpt", "char_rnn"), ("test NLL (nats/window)", "931.0", "288.4"),
+                   ("test bits/token", "5.2467", "1.6255"), ("test bits/char", "1.8325", "1.6255"), ("parameters", "1", "2")]
+    assert metric_rows(got, "text", {"test_bits_per_char": 1.8}, {}) == got  # shown once
+
+
+def test_the_input_picker_opens_in_the_last_folder(qtbot, checkpoints, tmp_path, monkeypatch) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    from arstudio.qt.checkpoints.compare_window import CompareWindow
+
+    w = CompareWindow()
+    qtbot.addWidget(w)
+    w.set_pair(checkpoints["nade"], checkpoints["made"])
+    starts: list[str] = []
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args: starts.append(args[2]) or ("", ""))
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "in.png")
+    assert w.set_input(tmp_path / "in.png")
+    w._pick_input()
+    assert starts == [str(tmp_path)]
+    w.shutdown()
+
+
+def test_a_summary_counts_in_words() -> None:
+    from arstudio.qt.checkpoints.compare_text import plural
+
+    assert (plural(1, "token"), plural(16, "token"), plural(0, "dim")) == ("1 token", "16 tokens", "0 dims")

@@ -10,7 +10,8 @@ import torch
 
 from arstudio.core.checkpoint import CheckpointMeta, save_checkpoint
 from arstudio.core.registry import get
-from arstudio.modalities.music.events import events_to_midi, events_to_notes, notes_to_events
+from arstudio.modalities.music.events import events_to_notes, notes_to_events
+from arstudio.modalities.music.midi import events_to_midi
 
 from tests.qt.test_music_views import chorale
 from tests.qt.test_tooltips import untipped

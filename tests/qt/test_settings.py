@@ -67,3 +67,53 @@ def test_unreadable_sampling_settings_keep_the_defaults(studio, checkpoints) -> 
     assert "seed" not in StudioSettings().sampling()
     w = studio(checkpoints["nade"], batch=4)
     assert w.controls.seed.value() == 3  # the fixture's; the broken value was ignored, not raised
+
+
+def test_export_and_replay_dialogs_open_in_the_last_export_folder(studio, wait_finished, checkpoints, tmp_path,
+                                                                  monkeypatch) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    asked: list[str] = []
+    folder = tmp_path / "exports"
+    folder.mkdir()
+
+    def save_as(_parent, _title, start, _filters):
+        asked.append(start)
+        return str(folder / "grid.png"), ""
+
+    def open_file(_parent, _title, start, _filters):
+        asked.append(start)
+        return "", ""
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", save_as)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", open_file)
+    w = studio(checkpoints["nade"], batch=2)
+    w.controls.play_button.click()
+    wait_finished(w)
+    assert w.export_dialog() == folder / "grid.png" and (folder / "grid.png").exists()
+    w.close()
+    w2 = studio(checkpoints["nade"], batch=2)  # the next session remembers the folder
+    w2.controls.play_button.click()
+    wait_finished(w2)
+    w2.export_dialog()
+    w2.replay_dialog()
+    assert not asked[0].startswith(str(folder))  # the first time: the working folder
+    assert asked[1].startswith(str(folder) + "/") and asked[2] == str(folder)
+
+
+def test_the_studio_reopens_the_last_model_else_the_default(studio, checkpoints, qtbot) -> None:
+    from arstudio.qt.main_window import MainWindow
+
+    def started() -> str:
+        w = MainWindow()  # no checkpoint given, as `arstudio` with no argument
+        qtbot.addWidget(w)
+        qtbot.waitUntil(lambda: w.session.model is not None or bool(w.last_error), timeout=20000)
+        name = w.session.model.name if w.session.model is not None else w.last_error
+        w.close()
+        return name
+
+    assert StudioSettings().recent_files() == []
+    assert started() == "nade-digits"  # nothing opened before: the shipped default
+    w = studio(checkpoints["fvsbn"])
+    w.close()
+    assert started() == "fvsbn-tiny"

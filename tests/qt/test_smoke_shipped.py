@@ -63,7 +63,7 @@ def test_a_shipped_checkpoint_samples_and_shows_a_past_step(studio, qtbot, path)
         if view.rest is not None and view.others:  # a compact view: the mass of the values it leaves out is drawn too
             assert w.dist.rest_label.isVisible()
             assert w.dist.rest_label.toPlainText() == f"other {view.others} values: p = {float(view.rest[0]):.3f}"
-            if not w.panel.values_in_order:  # bars by probability, the rest as one more bar
+            if not w.dist.in_value_order:  # bars by probability, the rest as one more bar
                 assert len(w.dist.bars.opts["height"]) == len(view.support) + 1
     else:
         grid = np.asarray(view.support, dtype=np.float64)

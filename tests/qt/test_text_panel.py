@@ -17,6 +17,7 @@ from arstudio.core.registry import get
 from arstudio.data.tokenizers import CharTokenizer
 from arstudio.core.formats import open_checkpoint
 from arstudio.modalities.text.files import read_text_json
+from arstudio.qt.modalities.text.attention import AVERAGE, EACH
 
 CHARS = "abcde fg\n"
 
@@ -143,6 +144,7 @@ def test_attention_view_shows_each_head(studio, wait_finished, text_ckpt, qtbot)
     panel = w.panel
     panel.tabs.setCurrentWidget(panel.attention)
     qtbot.waitUntil(lambda: panel.attention.weights is not None, timeout=10000)
+    panel.attention.set_choice(heads=EACH)
     weights = panel.attention.weights
     assert weights.shape == (2 * 2, 1 + 8)  # (layers x heads) rows over BOS + the 8 tokens before the last step
     np.testing.assert_allclose(weights.sum(1), 1.0, atol=1e-5)
@@ -150,6 +152,12 @@ def test_attention_view_shows_each_head(studio, wait_finished, text_ckpt, qtbot)
     cur = model.start(1)
     cur.prefill(torch.as_tensor(panel._ids(w.session.record)[:8])[None])
     np.testing.assert_allclose(weights, np.concatenate([a[0] for a in cur.last_attention]), atol=1e-6)
+    panel.attention.set_choice(heads=AVERAGE)  # one row per layer: the mean of its heads
+    np.testing.assert_allclose(panel.attention.weights, np.stack([a[0].mean(0) for a in cur.last_attention]),
+                               atol=1e-6)
+    panel.tokens_view.token_clicked.emit(5)  # a pinned token: its attention is shown
+    qtbot.waitUntil(lambda: "predicting step 5" in panel.attention.caption.text(), timeout=20000)
+    assert panel.attention.weights.shape == (2, 1 + 5)
 
 
 def test_rnn_has_no_attention_and_says_so(studio, wait_finished, text_ckpt, qtbot):

@@ -164,3 +164,63 @@ def test_the_window_lists_a_trained_checkpoint(studio, checkpoints, qtbot) -> No
     assert "from-window" in names
     assert w.controls.model_combo.findData(str(user_models_dir() / "from-window.safetensors")) >= 0
     w.close()
+
+
+def test_the_default_name_is_never_a_shipped_checkpoints(dialog) -> None:
+    from arstudio.core import catalog
+
+    shipped = {e.name for e in catalog.list_checkpoints() if e.source == "shipped"}
+    assert "gpt-pydoc" in shipped
+    dialog.kind.setCurrentIndex(dialog.kind.findData("gpt"))
+    assert dialog.data.currentData() == "pydoc"
+    assert dialog.name.text() == "gpt-pydoc-2"  # "<kind>-<data>" is the shipped model's name
+    user_models_dir().mkdir(parents=True)
+    (user_models_dir() / "gpt-pydoc-2.safetensors").write_bytes(b"")
+    dialog.kind.setCurrentIndex(dialog.kind.findData("nade"))
+    dialog.kind.setCurrentIndex(dialog.kind.findData("gpt"))
+    assert dialog.name.text() == "gpt-pydoc-3"
+    for k in range(dialog.kind.count()):  # every kind's default is free
+        dialog.kind.setCurrentIndex(k)
+        assert dialog.name.text() not in shipped and not (user_models_dir() / f"{dialog.name.text()}.safetensors").exists()
+
+
+def test_saving_over_or_as_a_shipped_checkpoint_is_refused(dialog) -> None:
+    from arstudio.core import catalog
+
+    target = catalog.SHIPPED_DIR / "nade-digits.safetensors"
+    before = target.stat().st_mtime_ns
+    _set(dialog, name="nade-digits")  # the shipped one would be found by this name instead
+    assert not dialog.start() and not dialog.running
+    assert dialog.status.text().startswith("Cannot save the checkpoint: 'nade-digits' is a shipped checkpoint's name")
+    assert "nade-digits-2" in dialog.status.text()
+    _set(dialog, name=str(catalog.SHIPPED_DIR / "nade-digits"))  # a path into models/
+    assert not dialog.start() and not dialog.running
+    assert "would overwrite a shipped checkpoint" in dialog.status.text()
+    _set(dialog, name=str(catalog.SHIPPED_DIR / "new-one"))
+    assert not dialog.start() and "is in the shipped checkpoints' folder" in dialog.status.text()
+    assert target.stat().st_mtime_ns == before and not (catalog.SHIPPED_DIR / "new-one.safetensors").exists()
+
+
+def test_the_live_curve_has_axes_with_units_and_a_legend(dialog, qtbot) -> None:
+    assert dialog.curves.axis_titles() == ("NLL (nats per image)", "training step")
+    assert [label.text for _, label in dialog.curves.legend.items] == ["train", "held-out (valid split)"]
+    dialog.kind.setCurrentIndex(dialog.kind.findData("char_rnn"))
+    assert dialog.curves.axis_titles()[0] == "NLL (nats per window)"
+    dialog.kind.setCurrentIndex(dialog.kind.findData("nade"))
+    _set(dialog, steps=20, every=10, name="curve")
+    assert dialog.start()
+    done = _wait(qtbot, dialog)
+    assert done.error is None and "nats/image" in dialog.status.text() and "bits/dim" in dialog.status.text()
+
+
+def test_the_folder_picker_opens_beside_the_last_folder(dialog, tmp_path, monkeypatch) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    starts: list[str] = []
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda _parent, _title, start: starts.append(start) or "")
+    (tmp_path / "pictures" / "cats").mkdir(parents=True)
+    dialog.set_folder(tmp_path / "pictures" / "cats")
+    dialog.kind.setCurrentIndex(dialog.kind.findData("made"))  # another kind: the folder is forgotten, not where it was
+    dialog.data.setCurrentIndex(dialog.data.findData("folder"))
+    dialog._on_data()
+    assert starts == [str(tmp_path / "pictures")]

@@ -139,17 +139,20 @@ def sample_audio(args: argparse.Namespace, path: Path, model: Any, meta: Any) ->
 
 # ---------------------------------------------------------------------------------------------- eval
 
-def _nll_bits(model: Any, x: Any, rows: Any, batch: int = EVAL_BATCH) -> float:
+def _nll_bits(model: Any, x: Any, rows: Any, batch: int = EVAL_BATCH, label: str = "eval") -> float:
     """Mean NLL of windows x [N, W] in bits per sample under conditioning rows [N, K] (None: none)."""
     import torch
 
+    from arstudio.train.progress import ProgressBar
+
     total, n = 0.0, 0
-    with torch.no_grad():
+    with torch.no_grad(), ProgressBar(len(x), label, unit="windows") as bar:
         for i in range(0, len(x), batch):
             xb = x[i:i + batch].to(model.device)
             cb = None if rows is None else rows[i:i + batch].to(model.device)
             total += float(model.eval_nll(xb, cb).double().sum())
             n += xb.numel()
+            bar.update(min(i + batch, len(x)))
     return total / (n * math.log(2))
 
 
@@ -166,6 +169,10 @@ def eval_audio(args: argparse.Namespace, path: Path, model: Any, meta: Any) -> i
         raise ValueError(f"{path.name}: the checkpoint does not record its data set, so there is nothing to evaluate on")
     ds = get_dataset(name)
     x, rows, note = ds.recorded_split(args.split, meta.data.get("split", {}).get(args.split))
+    from arstudio.train.evaluate import first_examples
+
+    x, rows, cut = first_examples(x, rows, getattr(args, "limit", None))
+    note += cut
     voices, n_mels = list(config.get("voices") or []), int(config.get("n_mels", 0) or 0)
     was_training = model.training
     model.eval()
@@ -179,7 +186,7 @@ def eval_audio(args: argparse.Namespace, path: Path, model: Any, meta: Any) -> i
             settings.append(("voice_and_mel", rows))
     for label, r in settings:
         print(f"scoring {len(x)} {args.split} windows: {label.replace('_', ' ')} ...", file=sys.stderr, flush=True)
-        results[label] = _nll_bits(model, x, r)
+        results[label] = _nll_bits(model, x, r, label=f"eval {label.replace('_', ' ')}")
     vocoder = vocoder_eval(model, ds, args.split, int(getattr(args, "vocoder_clips", 3))) \
         if getattr(args, "vocoder", False) else None
     model.train(was_training)

@@ -26,6 +26,7 @@ def sample_grid(args: argparse.Namespace, path: Path, model: Any, meta: Any) -> 
     from arstudio.core.generate import sample
     from arstudio.core.replay import recipe_for_run
     from arstudio.io.export import export_samples
+    from arstudio.train.progress import ProgressBar
 
     from arstudio.core.replay import MAX_SAMPLES
 
@@ -34,7 +35,9 @@ def sample_grid(args: argparse.Namespace, path: Path, model: Any, meta: Any) -> 
     policy = policy_from_args(args)
     if getattr(args, "ordering", None) is not None:
         model.select_ordering(args.ordering)
-    x = sample(model, batch=args.n, policy=policy, seed=args.seed).cpu().numpy()
+    with ProgressBar(model.layout.length, f"sample {args.n} images", unit="steps") as bar:
+        x = sample(model, batch=args.n, policy=policy, seed=args.seed,
+                   on_step=lambda s: bar.update(s.t + 1)).cpu().numpy()
     recipe = recipe_for_run(path, kind=meta.kind, modality=model.spec.layout.modality, seed=args.seed,
                             batch=args.n, policy=policy, ordering=int(getattr(model, "ordering", 0)),
                             software=f"arstudio {arstudio.__version__}", sha256=file_hash(path))

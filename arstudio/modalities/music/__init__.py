@@ -11,7 +11,8 @@ from __future__ import annotations
 from arstudio.core.modality import FileFormat, Modality
 from arstudio.modalities.music.cli import add_cli_args, eval_music, sample_music
 from arstudio.modalities.music.events import (EVENT_RANGES, VOCAB, Note, event_label, event_labels, event_type,
-                                              events_to_midi, events_to_notes, midi_to_events, notes_to_events)
+                                              events_to_notes, notes_to_events)
+from arstudio.modalities.music.midi import events_to_midi, midi_to_events
 from arstudio.modalities.music.files import (import_midi, read_midi_recipe_fields, set_event_labels,
                                              write_midi_samples, write_wav_samples)
 from arstudio.modalities.music.render import render_audio

@@ -71,7 +71,7 @@ def sample_music(args: argparse.Namespace, path: Path, model: Any, meta: Any) ->
     from arstudio.core.generate import generate, make_generator
     from arstudio.core.replay import recipe_for_run
     from arstudio.io.export import RunDetail, export_samples
-    from arstudio.modalities.music.events import midi_to_events
+    from arstudio.modalities.music.midi import midi_to_events
     from arstudio.train.progress import ProgressBar
 
     _music_model(path, model)
@@ -120,22 +120,28 @@ def eval_music(args: argparse.Namespace, path: Path, model: Any, meta: Any) -> i
     """Held-out NLL of a music checkpoint per event (nats, bits) and per window; ``--midi FILE`` scores a file."""
     _music_model(path, model)
     if getattr(args, "midi", None):
+        if getattr(args, "limit", None) is not None:
+            raise ValueError("--limit applies to the held-out split, not to --midi FILE")
         return _eval_file(args, path, model, meta)
     from arstudio.data.datasets import get_dataset
-    from arstudio.train.evaluate import evaluate
+    from arstudio.train.evaluate import evaluate, first_examples
+    from arstudio.train.progress import ProgressBar
 
     name = meta.data.get("name")
     if not name:
         raise ValueError(f"{path.name}: the checkpoint does not record its data set, so there is nothing to "
                          "evaluate on")
     x, _, note = get_dataset(name).recorded_split(args.split, meta.data.get("split", {}).get(args.split))
+    x, _, cut = first_examples(x, None, getattr(args, "limit", None))
+    note += cut
     if x.shape[1] != model.layout.length:
         raise ValueError(f"{path.name}: the model's context is {model.layout.length} events but {name} windows have "
                          f"{x.shape[1]}")
     print(f"scoring {len(x)} {args.split} windows of {x.shape[1]} events ...", file=sys.stderr, flush=True)
-    m = evaluate(model, x, None, batch_size=8)
+    with ProgressBar(len(x), f"eval {args.split}", unit="windows") as bar:
+        m = evaluate(model, x, None, batch_size=8, progress=lambda n, _: bar.update(n))
     per_event = m["nats"] / x.shape[1]
-    recorded = meta.metrics.get(f"{args.split}_nats")
+    recorded = meta.metrics.get(f"{args.split}_nats") if not cut else None
     row = {"checkpoint": path.stem, "path": str(path), "kind": meta.kind, "modality": "music", "data": name,
            "split": args.split, "windows": len(x), "events": int(x.numel()), "nats_per_event": per_event,
            "bits_per_event": per_event / math.log(2), "nats_per_window": m["nats"], "recorded_nats": recorded,
@@ -154,7 +160,7 @@ def _eval_file(args: argparse.Namespace, path: Path, model: Any, meta: Any) -> i
     """NLL per event of a MIDI file, in consecutive windows of the context."""
     import torch
 
-    from arstudio.modalities.music.events import midi_to_events
+    from arstudio.modalities.music.midi import midi_to_events
 
     events = midi_to_events(args.midi, max_events=MAX_SCORED_EVENTS)
     n = model.layout.length

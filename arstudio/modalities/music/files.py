@@ -10,7 +10,8 @@ import numpy as np
 
 from arstudio.core.modality import RunDetail
 from arstudio.core.spec import ModelSpec
-from arstudio.modalities.music.events import MidiError, event_labels, events_to_midi, midi_to_events, read_midi_recipe
+from arstudio.modalities.music.events import event_labels
+from arstudio.modalities.music.midi import MidiError, events_to_midi, midi_to_events, read_midi_recipe
 
 
 def taken(x: np.ndarray) -> list[int]:

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from arstudio.modalities.music.events import GAP_EVENT, Note, events_to_notes, midi_bytes, midi_to_events
+from arstudio.modalities.music.events import GAP_EVENT, Note, events_to_notes
+from arstudio.modalities.music.midi import midi_bytes, midi_to_events
 
 SOUNDFONTS = ("/usr/share/sounds/sf2/TimGM6mb.sf2", "/usr/share/sounds/sf2/FluidR3_GM.sf2",
               "/usr/share/sounds/sf2/default-GM.sf2")

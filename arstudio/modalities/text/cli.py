@@ -31,6 +31,7 @@ def sample_text(args: argparse.Namespace, path: Path, model: Any, meta: Any) -> 
     from arstudio.data.text import encode_prompt
     from arstudio.data.tokenizers import tokenizer_from_config
     from arstudio.io.export import RunDetail, export_samples
+    from arstudio.train.progress import ProgressBar
 
     n_new = 100 if args.tokens is None else args.tokens
     if n_new < 1:
@@ -48,8 +49,11 @@ def sample_text(args: argparse.Namespace, path: Path, model: Any, meta: Any) -> 
     total = len(ids) + n_new
     x, log_prob = np.full((1, length), np.nan), np.full((1, length), np.nan)
     given = np.zeros(length, dtype=bool)
-    for step in generate(model, batch=1, steps=total, policy=policy, seed=args.seed, prefix=prefix, views=False):
-        x[0, step.t], log_prob[0, step.t], given[step.t] = float(step.value[0]), float(step.log_prob[0]), step.forced
+    with ProgressBar(total, f"sample {n_new} tokens", unit="tokens") as bar:
+        for step in generate(model, batch=1, steps=total, policy=policy, seed=args.seed, prefix=prefix, views=False):
+            x[0, step.t], log_prob[0, step.t], given[step.t] = float(step.value[0]), float(step.log_prob[0]), \
+                step.forced
+            bar.update(step.t + 1)
     recipe = recipe_for_run(path, kind=meta.kind, modality="text", seed=args.seed, batch=1, policy=policy,
                             steps=None if total >= length else total, prefix=np.asarray([ids]) if ids else None,
                             software=f"arstudio {arstudio.__version__}", sha256=file_hash(path))
@@ -66,6 +70,8 @@ def eval_text(args: argparse.Namespace, path: Path, model: Any, meta: Any) -> in
     """
     if not getattr(args, "text", None):
         return None
+    if getattr(args, "limit", None) is not None:
+        raise ValueError("--limit applies to the held-out split, not to --text FILE")
     from arstudio.data.text import score_text
     from arstudio.data.tokenizers import CharTokenizer, tokenizer_from_config
 

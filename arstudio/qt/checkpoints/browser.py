@@ -1,26 +1,29 @@
 """The checkpoint browser (a dock): shipped checkpoints, the user's own, and any file opened.
 
-Each entry shows kind, modality, data set, parameter count and held-out metric; the selected one's
-training curves (from its metadata ``history``) are drawn below the list. Selecting an entry asks
-the studio to load it (``checkpoint_chosen``). Only headers are read: no tensors are loaded here.
+Each row shows the name, kind and data set, the held-out figure with its unit and the parameter
+count (``browser_rows``); the selected one's training curves (from its metadata ``history``) are
+drawn below the list. Selecting an entry asks the studio to load it (``checkpoint_chosen``). Only
+headers are read: no tensors are loaded here.
 """
 
 from __future__ import annotations
 
 import math
+from html import escape
 from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QToolButton, QTreeWidget, QTreeWidgetItem,
-                               QVBoxLayout, QWidget)
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QSizePolicy, QToolButton, QTreeWidget,
+                               QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from arstudio.core import catalog
 from arstudio.core.checkpoint import CheckpointError, CheckpointMeta, read_header, read_meta
-from arstudio.core.modality import nll_figures
+from arstudio.core.modality import example_unit, nll_figures
+from arstudio.qt.checkpoints.browser_rows import (HEADER_TIPS, HEADERS, HELD_OUT, NAME, PARAMS, EntryItem,
+                                                  SUBLINE_ROLE, TwoLineDelegate, compact_count)
 from arstudio.qt.checkpoints.train_curves import TrainingCurves
-
-COLUMNS = ("name", "kind", "modality", "data", "parameters", "held-out", "source")
 
 
 @dataclass(frozen=True)
@@ -84,24 +87,44 @@ class CheckpointBrowser(QWidget):
         self.opened: list[Path] = []
         self.entries: list[BrowserEntry] = []
         self.tree = QTreeWidget()
-        self.tree.setColumnCount(len(COLUMNS))
-        self.tree.setHeaderLabels([c.capitalize() for c in COLUMNS])
+        self.tree.setColumnCount(len(HEADERS))
+        self.tree.setHeaderLabels(list(HEADERS))
+        for col, tip in enumerate(HEADER_TIPS):
+            self.tree.headerItem().setToolTip(col, tip)
+        self.tree.headerItem().setTextAlignment(HELD_OUT, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.tree.headerItem().setTextAlignment(PARAMS, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.tree.setRootIsDecorated(False)
         self.tree.setAlternatingRowColors(True)
+        self.tree.setUniformRowHeights(True)
+        self.delegate = TwoLineDelegate(self.tree)
+        self.tree.setItemDelegate(self.delegate)
+        self.tree.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideRight)
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setMinimumSectionSize(36)
+        header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
+        for col in (HELD_OUT, PARAMS):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
         self.tree.setSortingEnabled(True)
-        self.tree.sortByColumn(6, Qt.SortOrder.AscendingOrder)
-        self.tree.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.tree.sortByColumn(NAME, Qt.SortOrder.AscendingOrder)
         self.tree.setToolTip("Checkpoints: shipped, yours (trained in the studio or with `arstudio train`) and "
                              "files you opened. Select one to load it into the studio.")
         self.curves = TrainingCurves(small=True)
-        self.curves.setToolTip("The selected checkpoint's training curves: train NLL (blue), held-out NLL (green)")
+        self.curves.setToolTip("The selected checkpoint's training curves: train NLL per step (blue line) and "
+                               "held-out NLL at each evaluation (green points), in nats per example")
         self.details = QLabel("")
         self.details.setWordWrap(True)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details.setToolTip("The selected checkpoint: its figures, its file and the command that made it")
+        self.details.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.refresh_button = QToolButton(text="Refresh")
         self.refresh_button.setToolTip("Read the checkpoint folders again")
+        self.folder_label = QLabel()
+        self.folder_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.folder_label.setToolTip(f"Your checkpoints are saved in {catalog.user_models_dir()}")
         top = QHBoxLayout()
-        top.addWidget(QLabel(f"Yours: {catalog.user_models_dir()}"), 1)
+        top.addWidget(self.folder_label, 1)
         top.addWidget(self.refresh_button)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
@@ -121,26 +144,35 @@ class CheckpointBrowser(QWidget):
         self.tree.setSortingEnabled(False)
         self.tree.clear()
         for e in self.entries:
-            self.tree.addTopLevelItem(self._item(e))
+            self.tree.addTopLevelItem(EntryItem(e))
         self.tree.setSortingEnabled(True)
         self.tree.blockSignals(False)
+        self._fit_columns()
+        self._elide_folder()
         if current is not None:
             self.select_path(current)
 
-    def _item(self, e: BrowserEntry) -> QTreeWidgetItem:
-        label, value = e.metric
-        if e.meta is None:
-            cells = [e.name, "unreadable", "", "", "", "", e.source]
-        else:
-            cells = [e.name, e.meta.kind, e.modality, str(e.meta.data.get("name", "-")),
-                     f"{e.parameters:,}" if e.parameters is not None else "-",
-                     _nll_cell(e, label, value), e.source]
-        item = QTreeWidgetItem(cells)
-        item.setData(0, Qt.ItemDataRole.UserRole, str(e.path))
-        item.setToolTip(0, e.error or str(e.path))
-        if e.meta is None:
-            item.setDisabled(True)
-        return item
+    def _fit_columns(self) -> None:
+        """The figures' columns as wide as their widest cell (capped); the name takes the rest."""
+        room = max(120, self.tree.viewport().width())
+        font, header = self.tree.font(), self.tree.headerItem()
+        for col, cap in ((HELD_OUT, 0.3), (PARAMS, 0.2)):
+            items = [self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount())]
+            want = max([self.tree.header().fontMetrics().horizontalAdvance(header.text(col)) + 24]
+                       + [self.delegate.width(font, it.text(col), str(it.data(col, SUBLINE_ROLE) or "")) for it in items])
+            self.tree.header().resizeSection(col, min(want, int(room * cap)))
+
+    def _elide_folder(self) -> None:
+        text = f"Yours: {catalog.user_models_dir()}"
+        width = max(40, self.folder_label.width())
+        self.folder_label.setText(self.folder_label.fontMetrics().elidedText(text, Qt.TextElideMode.ElideMiddle,
+                                                                            width))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt's name)
+        """Refit the columns and the folder line to the new width."""
+        super().resizeEvent(event)
+        self._fit_columns()
+        self._elide_folder()
 
     def add_file(self, path: str | Path) -> None:
         """List a file opened from elsewhere (no-op for one already listed)."""
@@ -159,7 +191,7 @@ class CheckpointBrowser(QWidget):
         want = str(path)
         for i in range(self.tree.topLevelItemCount()):
             item = self.tree.topLevelItem(i)
-            if item.data(0, Qt.ItemDataRole.UserRole) == want:
+            if item.data(NAME, Qt.ItemDataRole.UserRole) == want:
                 self.tree.blockSignals(True)
                 self.tree.setCurrentItem(item)
                 self.tree.blockSignals(False)
@@ -185,17 +217,22 @@ class CheckpointBrowser(QWidget):
             self.details.setText(e.error if e is not None and e.error else "")
             return
         h = e.meta.history
+        self.curves.set_unit(example_unit(e.modality))
         self.curves.set_history(h.get("step", []), h.get("train_nats", []), h.get("eval_step", []),
                                 h.get("valid_nats", []))
-        state = e.meta.extra.get("train_state", {})
-        run = (f" · stopped at step {state['step']} of {state['steps']} (resumable)"
-               if state and not state.get("completed", True) else "")
-        self.details.setText(f"{e.path}{run}<br><i>{e.meta.recipe or 'no recipe recorded'}</i>")
+        self.details.setText(details(e))
 
 
-def _nll_cell(e: BrowserEntry, label: str, value: float | None) -> str:
-    """The held-out figure with its units: "931.00 nats/window (test), 1.8325 bits/char"."""
-    if value is None or e.meta is None:
-        return "-"
-    nats, bits = nll_figures(e.meta.metrics, e.modality, label)
-    return f"{nats or f'{value:.2f} nats'} ({label})" + (f", {bits}" if bits else "")
+def details(e: BrowserEntry) -> str:
+    """The lines below the curves (rich text): what the row elides, the file, the run's state, the recipe."""
+    assert e.meta is not None
+    split, value = e.metric
+    nats, bits = nll_figures(e.meta.metrics, e.modality, split) if value is not None else ("", "")
+    figure = f"held-out ({split}): {', '.join(f for f in (nats, bits) if f)}" if nats or bits else "no held-out figure"
+    state = e.meta.extra.get("train_state", {})
+    run = (f" · stopped at step {state['step']} of {state['steps']} (resumable)"
+           if state and not state.get("completed", True) else "")
+    return (f"<b>{escape(e.name)}</b>: {escape(e.meta.kind)} · {escape(e.modality)} · "
+            f"{escape(str(e.meta.data.get('name', '–')))} · {compact_count(e.parameters)} parameters<br>"
+            f"{escape(figure)}<br>{escape(str(e.path))}{run}<br><i>{escape(e.meta.recipe or 'no recipe recorded')}</i>")
+

@@ -80,19 +80,26 @@ class StepDivergencePlot(QWidget):
 
 
 class DisagreementHeatmap(QWidget):
-    """The input image (left) and KL(p_A || p_B) at each of its places as a heatmap (right)."""
+    """The input image (above) and KL(p_A || p_B) at each of its places as a heatmap (below), with its scale."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.canvas = GraphicsLayoutWidget()
         self.canvas.setBackground(theme.BACKGROUND)
-        self.input_vb = self.canvas.addViewBox(lockAspect=True, invertY=True, enableMouse=False, enableMenu=False)
-        self.heat_vb = self.canvas.addViewBox(lockAspect=True, invertY=True, enableMouse=False, enableMenu=False)
+        # the input above, its heatmap below with the scale beside it: each as wide as the column allows
+        self.input_vb = self.canvas.addViewBox(row=0, col=0, lockAspect=True, invertY=True, enableMouse=False,
+                                               enableMenu=False)
+        self.heat_vb = self.canvas.addViewBox(row=1, col=0, lockAspect=True, invertY=True, enableMouse=False,
+                                              enableMenu=False)
         self.input_image = pg.ImageItem(axisOrder="row-major")
         self.heat_image = pg.ImageItem(axisOrder="row-major")
         self.heat_image.setColorMap(pg.colormap.get("inferno"))
         self.input_vb.addItem(self.input_image)
         self.heat_vb.addItem(self.heat_image)
+        self.scale = pg.ColorBarItem(values=(0.0, 1.0), width=12, colorMap=pg.colormap.get("inferno"),
+                                     label="KL (nats)", interactive=False, rounding=1e-3, colorMapMenu=False)
+        self.scale.setImageItem(self.heat_image)
+        self.canvas.addItem(self.scale, row=1, col=1)
         self.caption = QLabel("")
         self.caption.setWordWrap(True)
         lay = QVBoxLayout(self)
@@ -107,6 +114,7 @@ class DisagreementHeatmap(QWidget):
         self.input_image.setImage(np.clip(np.asarray(image, np.float64), 0, 1), levels=(0, 1))
         top = float(self.heat.max()) if self.heat.size else 1.0
         self.heat_image.setImage(self.heat, levels=(0.0, top if top > 0 else 1.0))
+        self.scale.setLevels((0.0, top if top > 0 else 1.0))
         for vb, img in ((self.input_vb, image), (self.heat_vb, heat)):
             vb.setRange(xRange=(0, img.shape[1]), yRange=(0, img.shape[0]), padding=0.02)
         self.caption.setText(caption)

@@ -1,5 +1,7 @@
 """The compare window: two checkpoints of one modality side by side (the logic is ``arstudio.train.compare``).
 
+B defaults to a checkpoint that compares with A (``compare_pairing``: same modality, values and
+shape), never A itself; the window says so when there is none. Esc closes it.
 It decides what to run and feeds the views: both runs' samples (an image grid for (C, H, W)
 layouts, the sequences as text otherwise), the per-step divergence plot, the metrics table, and
 where the models disagree most (a teacher-forcing heatmap over an image; for sequences the steps
@@ -18,26 +20,25 @@ from typing import Any, TypeVar
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import (QDoubleSpinBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, QLabel, QPlainTextEdit,
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QLabel, QPlainTextEdit,
                                QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from arstudio.core import catalog
 from arstudio.core.checkpoint import read_meta
 from arstudio.core.modality import Modality, get_modality
 from arstudio.core.policy import SamplingPolicy
 from arstudio.core.registry import get as get_kind
 from arstudio.engine.compare_run import (CompareBatch, CompareRequest, CompareStarted, CompareSummary,
                                              Disagreement, check_comparable, is_grid, run_comparison)
-from arstudio.qt.checkpoints.compare_plots import (DisagreementHeatmap, StepDivergencePlot, brightness, label_of,
-                                                   sequence_text)
+from arstudio.qt.checkpoints.compare_picker import PairPicker
+from arstudio.qt.checkpoints.compare_plots import DisagreementHeatmap, StepDivergencePlot, brightness, sequence_text
+from arstudio.qt.checkpoints.compare_text import (metric_rows, summary_line, teacher_caption, teacher_text,
+                                                  top_disagreements)
 from arstudio.qt.jobs import JobRunner
 from arstudio.qt.modalities.image.grid import ImageGridCanvas, cells_rgb
-from arstudio.qt.views import theme
 from arstudio.train.compare import modality_of
 
 F = TypeVar("F", bound=Callable[..., Any])
-TOP_STEPS = 12  # steps listed where the two sequences disagree most
 
 
 def _guarded(slot: F) -> F:
@@ -79,15 +80,15 @@ class CompareWindow(QWidget):
         self.forced: dict[int, Any] = {}
         self.input_x: np.ndarray | None = None
         self.input_name = ""
+        self.input_path = ""  # the last file teacher-forced on (its folder is where the file dialog opens)
         self._input_for: str | None = None  # the checkpoint A that ``input_x`` was read for
         self.disagreement: Disagreement | None = None
         self._teacher_text = ""
         self.last_error = ""
         self.finished = False
 
-        self.a, self.b = QComboBox(), QComboBox()
-        self.a.setToolTip("Checkpoint A (left)")
-        self.b.setToolTip("Checkpoint B (right): of the same modality as A (text: with the same tokenizer)")
+        self.pair = PairPicker(self)
+        self.a, self.b = self.pair.a, self.pair.b
         self.samples = QSpinBox(minimum=1, maximum=64, value=4)
         self.samples.setToolTip("Samples per model; both use the same seed")
         self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=0)
@@ -156,35 +157,28 @@ class CompareWindow(QWidget):
         grid.setRowStretch(2, 2)
 
         self.jobs = self._new_runner()
+        self.close_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.close)
         self.run_button.clicked.connect(self.start)
         self.input_button.clicked.connect(self._pick_input)
-        self.a.currentIndexChanged.connect(self._on_pick)
+        self.pair.a_changed.connect(self._on_pick)
+        self.b.currentIndexChanged.connect(self._on_pick)
+        self.pair.hint.connect(self._hint)
         self.refresh()
 
     # ---- choosing what to compare ----------------------------------------------------------------
     def refresh(self, extra: list[Path] | None = None) -> None:
-        """List the shipped and user checkpoints (and ``extra`` files) in both pickers."""
-        entries = [(e.name, str(e.path)) for e in catalog.list_checkpoints() if e.meta is not None]
-        entries += [(p.stem, str(p)) for p in extra or [] if str(p) not in {q for _, q in entries}]
-        for combo in (self.a, self.b):
-            current = combo.currentData()
-            combo.blockSignals(True)
-            combo.clear()
-            for name, path in entries:
-                combo.addItem(name, path)
-            combo.setCurrentIndex(max(0, combo.findData(current)))
-            combo.blockSignals(False)
-        if self.b.currentIndex() == self.a.currentIndex() and self.b.count() > 1:
-            self.b.setCurrentIndex((self.a.currentIndex() + 1) % self.b.count())
-        self._on_pick()
+        """List the shipped and user checkpoints (and ``extra`` files) in both pickers; B compares with A."""
+        self.pair.refresh(extra)
 
-    def set_pair(self, a: str | Path, b: str | Path) -> None:
-        """Pick checkpoints A and B (added to the pickers if not listed)."""
-        for combo, p in ((self.a, str(a)), (self.b, str(b))):
-            if combo.findData(p) < 0:
-                combo.addItem(Path(p).stem, p)
-            combo.setCurrentIndex(combo.findData(p))
-        self._on_pick()
+    def set_pair(self, a: str | Path, b: str | Path | None = None) -> None:
+        """Pick checkpoints A and B (``PairPicker.set_pair``: B follows A unless given one that fits)."""
+        self.pair.set_pair(a, b)
+
+    def _hint(self, text: str) -> None:
+        """A note on the status line about the pair picked (not an error of a run)."""
+        if text or self.status.property("hint"):
+            self.status.setProperty("hint", bool(text))
+            self.status.setText(text)
 
     def set_forced(self, forced: dict[int, Any]) -> None:
         """Forced values (step -> value) that drive both runs."""
@@ -199,7 +193,10 @@ class CompareWindow(QWidget):
 
     @_guarded
     def _on_pick(self, *_: Any) -> None:
-        """Offer teacher forcing on a file where A's modality reads a person's files."""
+        """Compare only with a B picked; offer teacher forcing on a file where A's modality reads a person's files."""
+        has_b = bool(self.b.currentData())
+        self.run_button.setEnabled(has_b)
+        self.input_button.setEnabled(has_b)
         m = self._modality_a()
         self.input_button.setVisible(m is not None and m.import_file is not None)
         if m is not None:
@@ -218,7 +215,7 @@ class CompareWindow(QWidget):
         except Exception as e:
             self._fail(f"{path}: cannot be used as an input ({e})")
             return False
-        self.input_name, self._input_for = Path(path).name, self.a.currentData()
+        self.input_name, self._input_for, self.input_path = Path(path).name, self.a.currentData(), str(path)
         return True
 
     @_guarded
@@ -228,7 +225,8 @@ class CompareWindow(QWidget):
             self._fail("checkpoint A cannot be read")
             return
         filters = f"{m.title} ({' '.join('*' + s for s in m.suffixes)});;All files (*)"
-        path, _ = QFileDialog.getOpenFileName(self, "A file to teacher-force both models on", str(Path.home()), filters)
+        start = str(Path(self.input_path).parent if self.input_path else Path.home())  # the last folder used
+        path, _ = QFileDialog.getOpenFileName(self, "A file to teacher-force both models on", start, filters)
         if path and self.set_input(path):
             self.start()
 
@@ -236,7 +234,7 @@ class CompareWindow(QWidget):
         """Compare the picked pair; False (with a message) when they cannot be compared."""
         pa, pb = self.a.currentData(), self.b.currentData()
         if not pa or not pb:
-            self._fail("pick two checkpoints")
+            self._fail(f"pick a checkpoint B to compare with {self.a.currentText()}" if pa else "pick checkpoint A")
             return False
         try:
             check_comparable(pa, pb)
@@ -250,6 +248,7 @@ class CompareWindow(QWidget):
         self.run_id += 1
         self.finished, self.started, self.summary, self.last_error = False, None, None, ""
         self.disagreement, self._teacher_text = None, ""
+        self._hint("")
         self.status.setText("Comparing…")
         steps = int(self.steps.value()) or None
         x = self.input_x if self._input_for == pa else None  # an input read for another A does not fit
@@ -307,11 +306,19 @@ class CompareWindow(QWidget):
         self.title_a.setText(f"A: {self.a.currentText()}")
         self.title_b.setText(f"B: {self.b.currentText()}")
         self.divergence.reset(s.steps, s.step_unit)
-        self.table.setRowCount(len(s.rows))
-        for i, row in enumerate(s.rows):
+        rows = metric_rows(s.rows, s.modality, *(self._metrics(c.currentData()) for c in (self.a, self.b)))
+        self.table.setRowCount(len(rows))
+        for i, row in enumerate(rows):
             for j, v in enumerate(row):
                 self.table.setItem(i, j, QTableWidgetItem(v))
         self.table.resizeColumnsToContents()
+
+    @staticmethod
+    def _metrics(path: str | None) -> dict[str, Any]:
+        try:
+            return dict(read_meta(path).metrics) if path else {}
+        except Exception:  # a folder (a format plug-in's) or a file gone since: no figures to add
+            return {}
 
     @_guarded
     def _on_steps(self, b: CompareBatch) -> None:
@@ -340,20 +347,14 @@ class CompareWindow(QWidget):
             return
         self.disagreement = d
         name = self.input_name if self._input_for == self.a.currentData() and self.input_name else "a held-out example"
-        caption = (f"Teacher-forced on {name}: total KL {d.kl.sum():.2f} nats; "
-                   f"log p A {d.log_p_a.sum():.2f}, B {d.log_p_b.sum():.2f} nats")
         if not is_grid(d.shape):  # a sequence: the places of largest KL, as text
-            lines = [caption + f"; largest KL per {s.step_unit}:"]
-            for i in np.argsort(-d.kl, kind="stable")[:TOP_STEPS]:
-                lines.append(f"  {s.step_unit} {int(i)} {label_of(float(d.x[i]), s.labels)!r}: KL {d.kl[i]:.3f} nats; "
-                             f"log p A {d.log_p_a[i]:.2f}, B {d.log_p_b[i]:.2f}")
-            self._teacher_text = "\n".join(lines)
+            self._teacher_text = teacher_text(d, name, s.step_unit, s.labels)
             self.disagreements.setPlainText(self._teacher_text)
             return
         c, h, w = d.shape
         img = brightness(d.x, s).reshape(c, h, w)
         img = img[0] if c == 1 else img[:3].transpose(1, 2, 0)
-        self.heatmap.show_map(img, d.kl.reshape(c, h, w).sum(0), caption)
+        self.heatmap.show_map(img, d.kl.reshape(c, h, w).sum(0), teacher_caption(d, name))
 
     @_guarded
     def _on_failed(self, message: str) -> None:
@@ -362,32 +363,12 @@ class CompareWindow(QWidget):
     @_guarded
     def _on_finished(self, summary: CompareSummary) -> None:
         self.finished, self.summary = True, summary
-        unit = self.started.step_unit if self.started is not None else "step"
-        first = ("never" if summary.first_difference is None else f"first at step {summary.first_difference}")
-        self.status.setText(
-            f"Done: {summary.steps} {unit}s compared. Mean KL(A ‖ B) {summary.kl_mean:.4f} nats per {unit} "
-            f"(max {summary.kl_max:.4f} at step {summary.kl_max_step}); log p_A(x_A) − log p_B(x_B): mean "
-            f"{summary.dlogp_mean:+.4f}, mean |·| {summary.dlogp_abs_mean:.4f} nats per {unit}; "
-            f"samples differ {1 - summary.agree:.0%} of the time ({first})")
-        if not self.grid:
-            parts = (self._top_disagreements(), self._teacher_text)
-            self.disagreements.setPlainText("\n\n".join(t for t in parts if t))
-
-    def _top_disagreements(self) -> str:
-        """The steps of largest KL, with what A and B wrote there in the first sample."""
         s = self.started
-        t, kl = self.divergence.t.astype(int), self.divergence.kl_v
-        if s is None or not len(t):
-            return ""
-        lines = [f"Largest KL(A ‖ B) per {s.step_unit}, sample 1:"]
-        for i in np.argsort(-kl, kind="stable")[:TOP_STEPS]:
-            step = int(t[i])
-            va, vb = float(self.values["a"][0, step]), float(self.values["b"][0, step])
-            pa, pb = float(self.log_p["a"][0, step]), float(self.log_p["b"][0, step])
-            mark = "=" if va == vb else "≠"
-            lines.append(f"step {step}: KL {kl[i]:.3f} nats; A {label_of(va, s.labels)!r} (log p {pa:.2f}) "
-                         f"{mark} B {label_of(vb, s.labels)!r} (log p {pb:.2f})")
-        return "\n".join(lines)
+        self.status.setText(summary_line(summary, s.step_unit if s is not None else "step"))
+        if not self.grid and s is not None:
+            top = top_disagreements(self.divergence.t.astype(int), self.divergence.kl_v, self.values, self.log_p,
+                                    s.step_unit, s.labels)
+            self.disagreements.setPlainText("\n\n".join(t for t in (top, self._teacher_text) if t))
 
     def shutdown(self, timeout_ms: int = 5000) -> bool:
         """Stop the comparison (at its next step) and join its thread; True when it stopped. Safe to call twice."""

@@ -1,9 +1,14 @@
-"""Training curves: train loss and held-out (valid) loss against the step, updated in place."""
+"""Training curves: train loss and held-out (valid) loss against the step, updated in place.
+
+Both axes are labelled (the loss in nats per example of the modality: per image, window, clip) and a
+legend names the two curves, in the dock's small plot as in the training dialog.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtGui import QFont
 
 from arstudio.qt.views import theme
 from arstudio.qt.views.plotting import PlotWidget
@@ -12,27 +17,46 @@ VALID = "#7ee787"
 
 
 class TrainingCurves(PlotWidget):
-    """Train NLL (blue line) and valid NLL (green points) in nats; ``small`` hides the axes' titles."""
+    """Train NLL (blue line) and held-out NLL (green points) in nats per example; ``small``: the dock's size."""
 
     def __init__(self, small: bool = False, parent: object = None) -> None:
         super().__init__(parent, background=theme.BACKGROUND)
+        self.small = small
+        self.unit = "example"
         self.setMenuEnabled(False)
         self.hideButtons()
         self.showGrid(x=True, y=True, alpha=0.15)
+        self._label_style = {"color": theme.FOREGROUND, **({"font-size": "8pt"} if small else {})}
+        for name in ("left", "bottom"):
+            self.getAxis(name).enableAutoSIPrefix(False)
         if small:
             self.setMouseEnabled(x=False, y=False)
-            self.setFixedHeight(110)
-        else:
-            self.setLabel("left", "NLL (nats)")
-            self.getAxis("left").enableAutoSIPrefix(False)
-            self.setLabel("bottom", "step")
-            self.addLegend(offset=(-10, 10))
+            self.setFixedHeight(150)
+            font = QFont()
+            font.setPointSizeF(7.5)
+            for name in ("left", "bottom"):
+                self.getAxis(name).setStyle(tickFont=font)
+        self.setLabel("bottom", "training step", **self._label_style)
+        self.legend = self.addLegend(offset=(-6, 4) if small else (-10, 10), labelTextSize="8pt" if small else "9pt",
+                                     brush=pg.mkBrush(29, 31, 36, 200), colCount=2 if small else 1)
         self.train = pg.PlotDataItem([], [], pen=pg.mkPen(theme.BAR, width=1), name="train")
         self.valid = pg.PlotDataItem([], [], pen=pg.mkPen(VALID, width=1.5), symbol="o", symbolSize=5,
-                                     symbolBrush=VALID, symbolPen=None, name="valid")
+                                     symbolBrush=VALID, symbolPen=None,
+                                     name="held-out" if small else "held-out (valid split)")
         self.addItem(self.train)
         self.addItem(self.valid)
+        self.set_unit("example")
         self._data = [np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0)]
+
+    def set_unit(self, example_unit: str) -> None:
+        """Label the loss axis in nats per ``example_unit`` (the modality's: image, window, clip)."""
+        self.unit = example_unit
+        text = f"nats/{example_unit}" if self.small else f"NLL (nats per {example_unit})"
+        self.setLabel("left", text, **self._label_style)
+
+    def axis_titles(self) -> tuple[str, str]:
+        """What the axes say: (loss axis, step axis)."""
+        return self.getAxis("left").labelText, self.getAxis("bottom").labelText
 
     def set_history(self, steps: np.ndarray, train: np.ndarray, eval_steps: np.ndarray, valid: np.ndarray) -> None:
         """Show whole curves (replacing what was drawn)."""

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDoubleSpinBox, QFileDialog, 
 
 from arstudio.core import catalog
 from arstudio.core.checkpoint import read_meta
+from arstudio.core.modality import example_unit, nll_figures
 from arstudio.core.registry import get as get_kind
 from arstudio.core.registry import kinds
 from arstudio.data.datasets import datasets
@@ -31,6 +32,35 @@ from arstudio.train.fit import TrainConfig
 
 FOLDER = "folder"  # item data of the "your own folder of images" entry
 NEW_RUN = ""
+
+
+def unused_name(base: str) -> str:
+    """``base``, or ``base-2``, ``base-3`` ...: the first name no checkpoint has, shipped or yours.
+
+    A shipped checkpoint's name is never offered: the file would be found behind the shipped one.
+    """
+    taken = {e.name for e in catalog.list_checkpoints()}
+    folder = catalog.user_models_dir()
+    name, i = base, 2
+    while name in taken or (folder / f"{name}.safetensors").exists():
+        name, i = f"{base}-{i}", i + 1
+    return name
+
+
+def shipped_conflict(out: Path, resume: Path | None = None) -> str:
+    """Why a run may not be saved to ``out`` ("" when it may): over or beside the shipped checkpoints,
+    or under a shipped checkpoint's name (found behind it by name). Resuming a file saves over itself."""
+    shipped = catalog.SHIPPED_DIR.resolve()
+    where = out.resolve()
+    if where.parent == shipped or shipped in where.parents:
+        what = "would overwrite a shipped checkpoint" if where.exists() else "is in the shipped checkpoints' folder"
+        return f"{out} {what} ({shipped}); save it under another name in your folder"
+    names = {e.name for e in catalog.list_checkpoints() if e.source == "shipped"}
+    stem = out.name.removesuffix(".safetensors")
+    if stem in names and (resume is None or resume.resolve() != where):
+        return (f"{stem!r} is a shipped checkpoint's name: opened by name, the shipped one would be found instead of "
+                f"yours; choose another name, e.g. {unused_name(stem)!r}")
+    return ""
 
 
 def fmt_eta(seconds: float) -> str:
@@ -51,12 +81,13 @@ class TrainDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Train a model")
         self.setObjectName("train-dialog")
-        self.resize(720, 560)
+        self.resize(760, 680)
         self._run_id = 0
         self.control: TrainControl | None = None
         self.running = False
         self.last_done: TrainDone | None = None
         self._folder: Path | None = None
+        self._last_folder: Path | None = None  # the folder of images picked last (the file dialog opens beside it)
 
         form = QFormLayout()
         self.kind = QComboBox()
@@ -95,7 +126,8 @@ class TrainDialog(QDialog):
         self.progress.setFormat("idle")
         self.progress.setValue(0)
         self.curves = TrainingCurves()
-        self.curves.setToolTip("Train NLL per step (blue) and held-out NLL at each evaluation (green)")
+        self.curves.setToolTip("Train NLL per step (blue line) and held-out NLL on the valid split at each "
+                               "evaluation (green points), in nats per example")
         self.status = QLabel("")
         self.status.setWordWrap(True)
         buttons = QHBoxLayout()
@@ -150,11 +182,13 @@ class TrainDialog(QDialog):
         self.eval_every.setValue(int(d["eval_every"]))
         self._folder = None
         self.resume.setCurrentIndex(0)
+        self.curves.set_unit(example_unit(k.modality))
         self._default_name()
 
     def _on_data(self, *_: object) -> None:
         if self.data.currentData() == FOLDER:
-            folder = QFileDialog.getExistingDirectory(self, "A folder of images to train on", str(Path.home()))
+            start = str(self._last_folder.parent if self._last_folder is not None else Path.home())  # the last one used
+            folder = QFileDialog.getExistingDirectory(self, "A folder of images to train on", start)
             if not folder:
                 self.data.setCurrentIndex(max(0, self.data.findData(get_kind(self.kind.currentData()).default_data)))
                 return
@@ -163,7 +197,7 @@ class TrainDialog(QDialog):
 
     def set_folder(self, folder: Path) -> None:
         """Train on a folder of images (converted to the kind's default data shape and levels)."""
-        self._folder = Path(folder)
+        self._folder = self._last_folder = Path(folder)
         self.data.setCurrentIndex(self.data.findData(FOLDER))
         self.data.setItemText(self.data.currentIndex(), f"folder: {self._folder.name}")
         self._default_name()
@@ -177,11 +211,7 @@ class TrainDialog(QDialog):
         if self.resume.currentData():
             return
         data = self._folder.name if self.data.currentData() == FOLDER and self._folder else self.data.currentData()
-        base, d = f"{self.kind.currentData()}-{data}", catalog.user_models_dir()
-        name, i = base, 2
-        while (d / f"{name}.safetensors").exists():
-            name, i = f"{base}-{i}", i + 1
-        self.name.setText(name)
+        self.name.setText(unused_name(f"{self.kind.currentData()}-{data}"))
 
     def refresh_resumable(self) -> None:
         """List the user's checkpoints as runs that can be continued."""
@@ -221,6 +251,7 @@ class TrainDialog(QDialog):
         self.eval_every.setValue(int(train["eval_every"]))
         self.name.setText(Path(path).stem)
         c = meta.history.get("step", [])
+        self.curves.set_unit(example_unit(meta.modality))
         self.curves.set_history(c, meta.history.get("train_nats", []), meta.history.get("eval_step", []),
                                 meta.history.get("valid_nats", []))
         self.status.setText(f"Resuming {Path(path).name} after step {done}.")
@@ -245,6 +276,10 @@ class TrainDialog(QDialog):
             check_writable(req.out, ".safetensors", make_folders=True)
         except ExportError as e:
             self.status.setText(f"Cannot save the checkpoint: {e}")
+            return False
+        conflict = shipped_conflict(req.out, req.resume)
+        if conflict:
+            self.status.setText(f"Cannot save the checkpoint: {conflict}")
             return False
         if req.data == FOLDER:
             self.status.setText("Pick a folder of images first.")
@@ -317,11 +352,12 @@ class TrainDialog(QDialog):
             kept = f" The last saved checkpoint, {out}, is intact." if out.exists() else ""
             self.status.setText(f"Training failed: {done.error}.{kept}")
         else:
-            m = done.metrics
-            nll = f"test NLL {m['test_nats']:.3f} nats" if "test_nats" in m else ""
+            modality = get_kind(self.request().kind).modality
+            figures = [f for f in nll_figures(done.metrics, modality, "test") if f]
+            nll = f" (held-out: {', '.join(figures)})" if figures else ""
             how = "Stopped" if done.cancelled else "Done"
             self.progress.setFormat(f"{how} in {fmt_eta(done.seconds)}")
-            self.status.setText(f"{how}: saved {done.path} ({nll}). It is in the checkpoint browser.")
+            self.status.setText(f"{how}: saved {done.path}{nll}. It is in the checkpoint browser.")
             if done.path is not None:
                 self.checkpoint_saved.emit(str(done.path))
         self.refresh_resumable()

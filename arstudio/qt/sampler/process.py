@@ -332,8 +332,11 @@ class ProcessSampler(QObject):
         if proc is None:
             return True
         proc.join(timeout_s)
-        if proc.is_alive():
+        if proc.is_alive():  # still mid-step (or stuck): a process, unlike a thread, can be stopped there
             proc.terminate()
+            proc.join(1.0)
+        if proc.is_alive():  # deaf to SIGTERM (stopped, or blocked in native code)
+            proc.kill()
             proc.join(1.0)
         if commands is not None:
             commands.thread.join(1.0)  # it ends once the child is gone, even if it was blocked on a full pipe

@@ -196,11 +196,25 @@ class RunSession(QObject):
         if self.record is None or step >= self.record.filled:
             return self._run_id
         prefix, forced = self.record.branch(step, sample, value)
-        return self.start(paused=self.state == PAUSED, prefix=prefix, forced=forced)
+        plan, self.plan = self.plan, replace(self.plan, batch=self.record.batch)  # the branch keeps its samples
+        try:
+            return self.start(paused=self.state == PAUSED, prefix=prefix, forced=forced)
+        finally:
+            self.plan = plan
 
-    def shutdown(self, timeout_ms: int = 5000) -> bool:
-        """Cancel the run and stop the sampler (join its thread or process); True when it stopped in time."""
+    def cancel(self) -> None:
+        """Tell the sampler to stop the current run at its next step (nothing else changes; see ``reset``)."""
         self._cancel()
+
+    def shutdown(self, timeout_ms: int = 5000, process_grace_ms: int | None = None) -> bool:
+        """Cancel the run and stop the sampler (join its thread or process); True when it stopped in time.
+
+        ``process_grace_ms``: with a sampling process, how long it may take to quit before it is
+        terminated (a process, unlike a thread, can be stopped mid-step).
+        """
+        self._cancel()
+        if process_grace_ms is not None and self.sampler_kind == "process":
+            timeout_ms = process_grace_ms
         return bool(self.sampler.shutdown(timeout_ms))
 
     def _cancel(self) -> None:

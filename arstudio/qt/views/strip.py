@@ -64,6 +64,14 @@ class LogProbStrip(QWidget):
             self._yrange = (-1.0, 0.1)
             self.plot.setYRange(*self._yrange, padding=0)
 
+    def clear(self) -> None:
+        """Nothing drawn and the axes as before any run (a new model: its log p lies elsewhere)."""
+        self.reset(0)
+        self._length = 0
+        self._yrange = (-1.0, 0.1)
+        self.plot.setXRange(0, 1, padding=0.01)
+        self.plot.setYRange(*self._yrange, padding=0)
+
     def set_series(self, log_p: np.ndarray, forced: np.ndarray, sample: int, kept: int = 0) -> None:
         """Draw log p of steps 0..n-1 for ``sample``: the first ``kept`` steps (a prompt, a primer, a branch's
         prefix) shaded, the later ones the user set (``forced``) dotted."""
@@ -80,7 +88,7 @@ class LogProbStrip(QWidget):
         self._fit_y(log_p)
         total = float(np.sum(log_p))
         bits = -total / (max(n, 1) * np.log(2))
-        self.summary.setText(f"sample {sample}: {n} of {self._length} steps &nbsp;·&nbsp; "
+        self.summary.setText(f"sample {sample + 1}: {n} of {self._length} steps &nbsp;·&nbsp; "
                              f"log p = {total:.2f} nats &nbsp;·&nbsp; {bits:.3f} bits/{self.unit}")
 
     def _fit_y(self, log_p: np.ndarray) -> None:

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from arstudio.io.errors import ExportError
-from arstudio.modalities.music.events import (EVENT_RANGES, VOCAB, MidiError, Note, event_label, event_labels,
-                                              event_type, events_to_midi, events_to_notes, midi_bytes, midi_to_events,
-                                              midi_to_notes, notes_to_events, quantized, read_midi_recipe)
+from arstudio.modalities.music.events import (EVENT_RANGES, VOCAB, Note, event_label, event_labels, event_type,
+                                              events_to_notes, notes_to_events, quantized)
+from arstudio.modalities.music.midi import (MidiError, events_to_midi, midi_bytes, midi_to_events, midi_to_notes,
+                                            read_midi_recipe)
 
 from .conftest import midi_file, notes_track
 

@@ -13,7 +13,8 @@ import pytest
 from arstudio.core.formats import open_checkpoint
 from arstudio.core.modality import get_modality, modality_for_suffix
 from arstudio.core.replay import read_recipe, regenerate
-from arstudio.modalities.music.events import event_labels, events_to_notes, midi_bytes, read_midi_recipe
+from arstudio.modalities.music.events import event_labels, events_to_notes
+from arstudio.modalities.music.midi import midi_bytes, read_midi_recipe
 
 from .conftest import midi_file, notes_track
 

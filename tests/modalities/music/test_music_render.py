@@ -12,7 +12,8 @@ import pytest
 from arstudio.core.spec import Layout, ModelSpec, ValueSpace
 from arstudio.io.errors import ExportError
 from arstudio.modalities.music import render
-from arstudio.modalities.music.events import Note, events_to_midi, notes_to_events
+from arstudio.modalities.music.events import Note, notes_to_events
+from arstudio.modalities.music.midi import events_to_midi
 from arstudio.modalities.music.files import write_wav_samples
 
 RATE = 22050

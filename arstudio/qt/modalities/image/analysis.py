@@ -40,6 +40,7 @@ class DependencyRequest:
     x: np.ndarray  # [D] values (places not sampled yet hold anything: they cannot matter)
     label: int | None = None
     ordering: int = 0
+    run_id: int = 0  # the run the image comes from, handed back in the result
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class DependencyResult:
     blind: np.ndarray  # [D] bool: earlier places with exactly zero influence on every image tried
     seconds: float = 0.0
     error: str | None = None
+    run_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -155,11 +157,12 @@ class AnalysisWorker:
             step_of[order] = np.arange(len(order))
             earlier = step_of < step_of[req.index]
             blind = earlier & ~(maps > 0).any(axis=0)
-            result = DependencyResult(req.sample, req.index, maps[0], earlier, blind, time.perf_counter() - t0)
+            result = DependencyResult(req.sample, req.index, maps[0], earlier, blind, time.perf_counter() - t0,
+                                      run_id=req.run_id)
         except Exception as e:  # report, never raise into Qt's event loop
             empty = np.zeros(d, dtype=bool)
             result = DependencyResult(req.sample, req.index, np.zeros(d), empty, empty,
-                                      error=f"{type(e).__name__}: {e}")
+                                      error=f"{type(e).__name__}: {e}", run_id=req.run_id)
         return result
 
     def score(self, req: ScoreRequest) -> Generator[ScoreResult, None, HeldoutResult | None]:
@@ -254,9 +257,9 @@ class PixelAnalysis(QObject):
         return self.jobs.submit_to(lane, fn, req)
 
     def request_dependency(self, sample: int, index: int, x: np.ndarray, label: int | None = None,
-                           ordering: int = 0) -> int:
-        """Ask for the dependency map of pixel ``index`` of one image; returns the job id."""
-        req = DependencyRequest(sample, index, np.array(x, dtype=np.float64), label, ordering)
+                           ordering: int = 0, run_id: int = 0) -> int:
+        """Ask for the dependency map of pixel ``index`` of one image (of run ``run_id``); returns the job id."""
+        req = DependencyRequest(sample, index, np.array(x, dtype=np.float64), label, ordering, run_id)
         return self._submit("dependency", self.worker.dependency, req)
 
     def request_score(self, x: np.ndarray, label: int | None = None, ordering: int = 0) -> int:

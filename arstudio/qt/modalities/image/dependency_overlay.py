@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
-
 from arstudio.qt.views import theme
-from arstudio.qt.modalities.image.grid import PAD, ImageGridCanvas
+from arstudio.qt.modalities.image.grid import ImageGridCanvas
 
 SUB = 8  # overlay pixels per image pixel
 VEIL = (20, 22, 28, 150)  # later pixels: not part of the condition
@@ -68,6 +66,7 @@ class DependencyOverlay:
         self.item.hide()
         self.sample = -1
         self.rgba: np.ndarray | None = None
+        canvas.layout_changed.connect(self._place)
 
     def show_map(self, sample: int, influence: np.ndarray, earlier: np.ndarray, blind: np.ndarray,
                  target: tuple[int, int], unreached: np.ndarray | None = None) -> None:
@@ -77,11 +76,19 @@ class DependencyOverlay:
             self.clear()
             return
         self.rgba = overlay_rgba(influence, earlier, blind, target, unreached=unreached)
-        gr, gc = divmod(sample, c.cols)
         self.item.setImage(self.rgba, autoLevels=False, levels=(0, 255))
-        self.item.setRect(QRectF(PAD + gc * (c.w + PAD), PAD + gr * (c.h + PAD), c.w, c.h))
-        self.item.show()
         self.sample = sample
+        self._place()
+        self.item.show()
+
+    def _place(self) -> None:
+        """Lay the overlay over its cell (again after the canvas moved its cells)."""
+        if self.sample < 0:
+            return
+        if self.sample >= self.canvas.n:
+            self.clear()
+            return
+        self.item.setRect(self.canvas.cell_rect(self.sample))
 
     def clear(self) -> None:
         """Hide the overlay."""

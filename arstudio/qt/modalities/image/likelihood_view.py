@@ -12,6 +12,8 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSpinBox, QSpli
 from arstudio.qt.modalities.image.editor import ImageEditor
 from arstudio.qt.modalities.image.likelihood_plots import HeatmapView, ScoreHistogram
 
+CAPTION = "Draw here, or load a PNG"
+
 
 class LikelihoodView(QWidget):
     """Buttons over an editor | heatmap pair, the histogram below, then "complete from here" and export."""
@@ -21,7 +23,8 @@ class LikelihoodView(QWidget):
         self.load_button = QPushButton("Load PNG…")
         self.load_button.setToolTip("Score an image file: it is converted to the model's size, channels and levels")
         self.sample_button = QToolButton(text="Use sample")
-        self.sample_button.setToolTip("Copy the sample outlined on the Samples tab (sample 0 if none) here")
+        self.sample_button.setToolTip("Copy a sample of the Samples tab here: the enlarged one, else the one last "
+                                      "clicked (the first if none)")
         self.clear_button = QToolButton(text="Clear")
         self.clear_button.setToolTip("Erase the drawing (and its heatmap)")
         self.ink = QSpinBox(minimum=0, maximum=1, value=1)
@@ -39,7 +42,7 @@ class LikelihoodView(QWidget):
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
-        self.image_caption = QLabel("Draw here, or load a PNG")
+        self.image_caption = QLabel(CAPTION)
         self.image_caption.setFixedHeight(2 * self.image_caption.fontMetrics().lineSpacing() + 4)
         self.image_caption.setWordWrap(True)
         ll.addWidget(self.image_caption)

@@ -24,7 +24,7 @@ from arstudio.engine.messages import ModelInfo
 from arstudio.qt.modalities.image.analysis import HeldoutResult, LoadResult, PixelAnalysis, ScoreResult
 from arstudio.qt.views import theme
 from arstudio.qt.modalities.image.grid import cells_rgb
-from arstudio.qt.modalities.image.likelihood_view import LikelihoodView
+from arstudio.qt.modalities.image.likelihood_view import CAPTION, LikelihoodView
 from arstudio.train.scoring import bits_per_dim, class_names, standing
 
 
@@ -73,6 +73,7 @@ class LikelihoodTool(QObject):
         self.view.keep_rows.setRange(1, max(h - 1, 1))
         self.view.keep_rows.setValue(max(h // 2, 1))
         self.result, self.heldout = None, None
+        self.view.image_caption.setText(CAPTION)
         self.view.histogram.set_scores(None)
         self.view.histogram.mark(None, "")
         self.set_values(np.zeros(int(np.prod(self.shape))), "a blank image", (), score=False)

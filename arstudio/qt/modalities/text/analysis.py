@@ -3,7 +3,7 @@
 ``TextAnalysis`` (GUI side) runs a ``TextAnalysisWorker`` (its own copy of the loaded model, so that
 analysis runs while the generation worker samples) through a ``JobRunner``: each kind of request
 is a lane of it, so a newer request skips a waiting older one of its kind, and only the newest
-answer of each kind is emitted.
+answer of each kind is emitted. Loading another model drops every answer still on its way.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ class AttentionRequest:
 
     tokens: np.ndarray  # [>= step] ids in step order
     step: int
+    prompt: int = 0  # how many of the tokens the run was given (a GPT-2 reads them without BOS before)
 
 
 @dataclass(frozen=True)
@@ -95,10 +96,13 @@ class TextAnalysisWorker:
             raise ValueError(f"{type(self.model).__name__} has no attention to show")
         step = int(req.step)
         if step:
+            if req.prompt:
+                cur.begin_prompt()  # as the run read it (an imported GPT-2 then has no BOS key)
             cur.prefill(torch.as_tensor(np.asarray(req.tokens[:step]), dtype=torch.long,
                                         device=self.model.device)[None])
-        maps = [a[0] for a in cur.last_attention]  # n_layer x (nh, step+1) over [BOS, x_0 .. x_{step-1}]
-        return {"step": step, "maps": maps, "keys": [int(v) for v in np.asarray(req.tokens[:step])]}
+        maps = [a[0] for a in cur.last_attention]  # n_layer x (nh, keys) over [BOS,] x_0 .. x_{step-1}
+        return {"step": step, "maps": maps, "keys": [int(v) for v in np.asarray(req.tokens[:step])],
+                "bos": int(maps[0].shape[-1]) == step + 1}
 
     def _beam(self, req: BeamRequest) -> dict[str, Any]:
         beams = beam_search(self.model, [int(v) for v in req.prefix], req.k, req.steps, req.stop_value)
@@ -113,8 +117,17 @@ class TextAnalysisWorker:
         out = score_text(self.model, self.tokenizer, req.text)
         out["unknown"] = self.tokenizer.unknown(req.text) if isinstance(self.tokenizer, CharTokenizer) else []
         _, offsets = self.tokenizer.encode_with_offsets(req.text)
-        out["offsets"] = offsets
+        out["offsets"], out["text"] = offsets, req.text
         return out
+
+
+def score_summary(d: dict[str, Any]) -> str:
+    """A score answer in one line: tokens, total log p, bits per token, per character and per byte."""
+    lps = np.asarray(d["log_probs"], dtype=np.float64)
+    unk = f" · unknown characters shown as �: {' '.join(map(repr, d['unknown']))}" if d["unknown"] else ""
+    win = f" · scored in {d['windows']} windows of the context" if d["windows"] > 1 else ""
+    return (f"{len(lps)} tokens · log p = {lps.sum():.2f} nats · {d['bits_per_char']:.3f} bits/char · "
+            f"{d['bits_per_token']:.3f} bits/token · {d['bits_per_byte']:.3f} bits/byte{win}{unk}")
 
 
 class TextAnalysis(QObject):
@@ -129,7 +142,8 @@ class TextAnalysis(QObject):
         self.jobs.finished.connect(self._on_finished)
 
     def load(self, path: str) -> None:
-        """Give the thread its own copy of the model at ``path``."""
+        """Give the thread its own copy of the model at ``path``; answers to earlier requests are dropped."""
+        self.jobs.cancel()  # they were asked of the previous model
         self.jobs.submit_to("model", self.worker.load, str(path))
 
     def request(self, kind: str, **kw: Any) -> int:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from collections.abc import Callable
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QScrollArea, QSpinBox,
                                QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
@@ -12,6 +15,43 @@ from arstudio.qt.modalities.text.lists import AlternativesList, BeamList, Branch
 from arstudio.qt.modalities.text.tokens import TokenView, prob_to_unit, ramp_colour
 
 DEFAULT_TOKENS = 80
+ALTERNATIVES_WIDTH = 180  # the alternatives column's width to start with: the text takes the rest
+TABS_SHARE = 38  # percent of the height below the prompt that the tabs (beams, attention, scores) start with
+HOVER_HINT = "Hover a token to see the alternatives it was drawn from"
+
+
+class _Split(QSplitter):
+    """A splitter that shares its space by ``share(total) -> sizes`` on every resize until the user drags it."""
+
+    def __init__(self, orientation: Qt.Orientation, share: Callable[[int], list[int]]) -> None:
+        super().__init__(orientation)
+        self._share = share
+        self.dragged = False
+        self.splitterMoved.connect(self._on_moved)
+        self.setChildrenCollapsible(False)
+
+    def _on_moved(self, *_: object) -> None:
+        self.dragged = True
+
+    def resizeEvent(self, ev: QResizeEvent) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(ev)
+        if not self.dragged:
+            total = self.width() if self.orientation() == Qt.Orientation.Horizontal else self.height()
+            self.blockSignals(True)
+            self.setSizes(self._share(total - self.handleWidth() * (self.count() - 1)))
+            self.blockSignals(False)
+
+
+class _Narrow(QWidget):
+    """A container that asks for ``width`` pixels, so that a splitter gives the rest to its neighbour."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self._width = width
+        self.setMinimumWidth(width * 2 // 3)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        return QSize(self._width, super().sizeHint().height())
 
 
 def _scroll(widget: QWidget) -> QScrollArea:
@@ -44,24 +84,26 @@ def build_text_widgets(panel: QWidget) -> None:
     panel.tokens_view = TokenView()
     panel.tokens_view.setToolTip("Each token is coloured by the probability it had: red unlikely, green likely. "
                                 "Hover for the alternatives; click to keep them shown.")
-    panel.alt_caption = QLabel("Hover a token")
+    panel.alt_caption = QLabel(HOVER_HINT)
     panel.alt_caption.setWordWrap(True)
     panel.alternatives = AlternativesList()
-    legend = QLabel("colour: p of the token &nbsp;" + "".join(
+    legend = QLabel("colour: p of the token<br>" + "".join(
         f'<span style="background-color:{ramp_colour(prob_to_unit(p)).name()}">&nbsp;{t}&nbsp;</span>'
         for p, t in ((1e-4, "10⁻⁴"), (1e-2, "0.01"), (0.1, "0.1"), (1.0, "1"))))
     legend.setTextFormat(Qt.TextFormat.RichText)
-    right = QWidget()
+    panel.tokens_scroll = _scroll(panel.tokens_view)
+    right = _Narrow(ALTERNATIVES_WIDTH)
     rl = QVBoxLayout(right)
     rl.setContentsMargins(0, 0, 0, 0)
     rl.addWidget(panel.alt_caption)
     rl.addWidget(panel.alternatives, 1)
     rl.addWidget(legend)
-    split = QSplitter(Qt.Orientation.Horizontal)
-    panel.tokens_scroll = _scroll(panel.tokens_view)
-    split.addWidget(panel.tokens_scroll)
-    split.addWidget(right)
-    split.setSizes([520, 200])
+    # the text, and beside it the alternatives (narrow)
+    panel.text_split = _Split(Qt.Orientation.Horizontal, lambda n: [max(n - ALTERNATIVES_WIDTH, 0), ALTERNATIVES_WIDTH])
+    panel.text_split.addWidget(panel.tokens_scroll)
+    panel.text_split.addWidget(right)
+    panel.text_split.setStretchFactor(0, 1)  # after a drag, a resize goes to the text
+    panel.text_split.setStretchFactor(1, 0)
 
     panel.tree = BranchTree()
     panel.tree.setToolTip("Every run and branch of this prompt: a branch hangs under the run it was cut from. "
@@ -106,13 +148,15 @@ def build_text_widgets(panel: QWidget) -> None:
     panel.tabs.addTab(panel.attention, "Attention")
     panel.tabs.addTab(score_tab, "Score text")
 
-    body = QSplitter(Qt.Orientation.Vertical)
-    body.addWidget(split)
-    body.addWidget(panel.tabs)
-    body.setSizes([340, 240])
+    # the text above (the larger part), the tabs below
+    panel.body_split = _Split(Qt.Orientation.Vertical, lambda n: [n - n * TABS_SHARE // 100, n * TABS_SHARE // 100])
+    panel.body_split.addWidget(panel.text_split)
+    panel.body_split.addWidget(panel.tabs)
+    panel.body_split.setStretchFactor(0, 1)
+    panel.body_split.setStretchFactor(1, 0)
     lay = QVBoxLayout(panel)
     lay.setContentsMargins(4, 4, 4, 4)
     lay.addWidget(panel.prompt)
     lay.addLayout(row)
     lay.addWidget(panel.hint)
-    lay.addWidget(body, 1)
+    lay.addWidget(panel.body_split, 1)

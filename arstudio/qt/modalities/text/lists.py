@@ -57,6 +57,11 @@ class AlternativesList(QListWidget):
             item.setToolTip(f"id {v} · p = {p:.4f}")
             self.addItem(item)
 
+    def show_nothing(self) -> None:
+        """List nothing, for no step."""
+        self.step = -1
+        self.clear()
+
     def values(self) -> list[int]:
         """The values listed, in order."""
         return [int(self.item(i).data(Qt.ItemDataRole.UserRole)) for i in range(self.count())]

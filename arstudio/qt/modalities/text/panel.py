@@ -6,41 +6,35 @@ run is kept in a tree of branches that can be revisited. Tabs hold beam search (
 continuations of the prompt), the attention of the hovered or newest token per layer and head, and
 a scoring mode (paste text, see each token's surprisal). Exports JSON with per-token log-probabilities,
 or plain text.
+
+The panel is kept when another text model is loaded: ``set_model`` forgets everything of the
+previous model (``_forget_model``), and each new run forgets the previous run's pinned token and
+alternatives (``_forget_run``). A beam or branch that is already in the tree is selected, not run again.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtWidgets import QWidget
 
-from arstudio.data.tokenizers import EOT, BPETokenizer, CharTokenizer, Tokenizer, TokenizerError, tokenizer_from_config
+from arstudio.data.tokenizers import EOT, BPETokenizer, Tokenizer, TokenizerError, tokenizer_from_config
 from arstudio.io.errors import ExportError
 from arstudio.io.export import RunDetail, export_samples
 from arstudio.engine.messages import ModelInfo, RunPlan
 from arstudio.qt.panel import ModalityPanel
 from arstudio.engine.record import RunRecord
-from arstudio.qt.modalities.text.analysis import AnalysisResult, TextAnalysis
-from arstudio.qt.modalities.text.layout import DEFAULT_TOKENS, build_text_widgets
+from arstudio.qt.modalities.text.analysis import AnalysisResult, TextAnalysis, score_summary
+from arstudio.qt.modalities.text.layout import DEFAULT_TOKENS, HOVER_HINT, build_text_widgets
 from arstudio.qt.modalities.text.lists import quoted
+from arstudio.qt.modalities.text.pieces import TokenText
+from arstudio.qt.modalities.text.prompt import encode_prompt
+from arstudio.qt.modalities.text.runs import Node, planned_steps, token_ids
 from arstudio.qt.modalities.text.tokens import prob_to_unit
 
 TOP_K = 10
-
-
-@dataclass
-class Node:
-    """One run in the branch tree: its record, where it was cut from, and how it is labelled."""
-
-    id: int
-    parent: int | None
-    record: RunRecord
-    forced_step: int | None
-    label: str
-
 
 
 class TextPanel(ModalityPanel):
@@ -55,6 +49,7 @@ class TextPanel(ModalityPanel):
         self.info: ModelInfo | None = None
         self.tok: Tokenizer | None = None
         self.labels: tuple[str, ...] = ()
+        self.text = TokenText(None, 0)
         self.context, self.end_id = 1, None
         self.nodes: dict[int, Node] = {}
         self.shown: int | None = None
@@ -82,14 +77,15 @@ class TextPanel(ModalityPanel):
         self.beam_list.beam_chosen.connect(self._on_beam_chosen)
         self.score_button.clicked.connect(self.score)
         self.tabs.currentChanged.connect(lambda _i: self._want_attention())
+        self.tokens_view.token_tip = self.token_tip
 
 
     # ---- the model and the prompt ------------------------------------------------------------------
     def set_model(self, info: ModelInfo, batch: int) -> None:
         if self.info is not None and self.info.path == info.path:
             return  # a settings change or a reset: keep the prompt and the tree
-        self.info, self.nodes, self.shown, self.current_record, self.pinned = info, {}, None, None, -1
-        self.tree.clear_nodes()
+        self.info = info
+        self._forget_model()
         self.context = int(info.spec.layout.length)
         try:
             self.tok = tokenizer_from_config(info.spec.config.get("tokenizer"))
@@ -97,41 +93,44 @@ class TextPanel(ModalityPanel):
             self.tok = None
             self.problem_found.emit("No tokenizer", f"{info.name}: {e}; only token ids can be shown")
         n = info.spec.values.n
-        self.labels = info.spec.values.labels or (self.tok.labels() if self.tok else tuple(str(i) for i in range(n)))
+        self.text = TokenText(self.tok, n, None if self.tok else info.spec.values.labels)
+        self.labels = self.text.labels
         self.end_id = self.tok.token_id(EOT) if isinstance(self.tok, BPETokenizer) else None
         self.stop_at_end.setEnabled(self.end_id is not None)
         self.stop_at_end.setChecked(self.end_id is not None)
         self.new_tokens.setMaximum(self.context)
         self.new_tokens.setValue(min(DEFAULT_TOKENS, max(1, self.context // 2)))
         self.beam_len.setMaximum(self.context)
-        self.tokens_view.set_tokens([], [])
         self.tokens_view.set_placeholder(f"{info.name}: type a prompt and press Generate (or Play).")
-        self.alternatives.clear()
+        if self.score_box.toPlainText():
+            self.score_summary.setText(f"Press Score to score this text under {info.name}.")
         self.analysis.load(str(info.path))
         self._plan(start=False)
 
+    def _forget_model(self) -> None:
+        """Forget all that belonged to the previous model: runs, tree, beams, scores, attention, plans."""
+        self._forget_run()
+        self.nodes, self.shown, self.current_record, self._pending = {}, None, None, None
+        self.tree.clear_nodes()
+        self.tokens_view.set_tokens([], [])
+        self.beams = []
+        self.beam_list.show_beams([])
+        self.scored = None
+        self.score_view.set_tokens([], [])
+        self.score_summary.setText("")
+
+    def _forget_run(self) -> None:
+        """Forget what belonged to the run shown so far: the pinned token, its alternatives, the hover, attention."""
+        self.pinned = -1
+        self.alternatives.show_nothing()
+        self.alt_caption.setText(HOVER_HINT)
+        self.tokens_view.set_hovered(-1)
+        self.attention.clear("Attention of the current token appears here.")
+
     def prompt_ids(self, n_new: int | None = None) -> tuple[list[int], list[str]]:
         """The prompt's token ids (cut to leave room for ``n_new`` new tokens) and notes on what was done to it."""
-        text = self.prompt.toPlainText()
         n_new = int(self.new_tokens.value()) if n_new is None else n_new
-        if self.tok is None:
-            return [], ["this model records no tokenizer: generating from its start token"]
-        notes = []
-        ids = self.tok.encode(text)
-        if not text:
-            notes.append("Empty prompt: the model starts from its beginning-of-text token.")
-        if isinstance(self.tok, CharTokenizer):
-            unknown = self.tok.unknown(text)
-            if unknown:
-                notes.append(f"{len(unknown)} character(s) are not in this model's vocabulary "
-                             f"({' '.join(repr(c) for c in unknown[:8])}): they are given as the unknown token �.")
-        room = self.context - n_new
-        if len(ids) > room:
-            drop = len(ids) - room
-            notes.append(f"The prompt is {len(ids)} tokens; with {n_new} new ones that exceeds the context of "
-                         f"{self.context}: its first {drop} tokens are dropped (a sliding window).")
-            ids = ids[drop:]
-        return ids, notes
+        return encode_prompt(self.tok, self.prompt.toPlainText(), n_new, self.context)
 
     def _stop(self) -> int | None:
         return self.end_id if self.stop_at_end.isChecked() and self.stop_at_end.isEnabled() else None
@@ -157,19 +156,27 @@ class TextPanel(ModalityPanel):
         if node is None or step >= node.record.filled:
             return
         ids = self._ids(node.record)[:step].tolist() + [int(value)]
-        total = min(self.context, max(self._planned(node.record), step + 2))
+        origin = ("branch", node.id, tuple(ids))
+        if self._select_existing(origin):
+            return
+        total = min(self.context, max(planned_steps(node.record), step + 2))
         old = quoted(self.labels[int(self._ids(node.record)[step])])
-        self._pending = {"parent": node.id, "forced": step, "label": f"@{step}: {old} → {quoted(self.labels[value])}"}
+        self._pending = {"parent": node.id, "forced": step, "label": f"@{step}: {old} → {quoted(self.labels[value])}",
+                         "origin": origin}
         self.run_planned.emit(RunPlan(np.asarray(ids, dtype=np.int64), total, self._stop(), 1), True)
 
-    # ---- runs and the tree -----------------------------------------------------------------------
-    @staticmethod
-    def _ids(record: RunRecord) -> np.ndarray:
-        return np.nan_to_num(record.values[: record.filled, 0]).astype(np.int64)
+    def _select_existing(self, origin: tuple) -> bool:
+        """Show the node a beam or branch ``origin`` already made (True), or say there is none (False)."""
+        if self._pending is not None and self._pending.get("origin") == origin:
+            return True  # asked for a moment ago (a double click): its run is on its way
+        for node in self.nodes.values():
+            if node.origin == origin:
+                self.show_node(node.id)
+                return True
+        return False
 
-    def _planned(self, record: RunRecord) -> int:
-        steps = getattr(record.info.request, "steps", None)
-        return int(steps) if steps is not None else record.length
+    # ---- runs and the tree -----------------------------------------------------------------------
+    _ids = staticmethod(token_ids)
 
     def begin_run(self, record: RunRecord) -> None:
         req, pend = record.info.request, self._pending
@@ -188,11 +195,11 @@ class TextPanel(ModalityPanel):
                 pend = {"parent": parent, "forced": fstep, "label": label}
             nid = len(self.nodes)
             label = pend["label"] or f"seed {req.seed} · T {req.policy.temperature:g}"
-            node = Node(nid, pend["parent"], record, pend["forced"], label)
+            node = Node(nid, pend["parent"], record, pend["forced"], label, pend.get("origin"))
             self.nodes[nid] = node
             self.tree.add_node(nid, node.parent, label)
         self.current_record = record
-        self.pinned = -1
+        self._forget_run()
         self.show_node(node.id)
 
     def show_steps(self, record: RunRecord) -> None:
@@ -210,6 +217,8 @@ class TextPanel(ModalityPanel):
         node = self.nodes.get(nid)
         if node is None:
             return
+        if nid != self.shown:
+            self._forget_run()
         self.shown = nid
         self.tree.select(nid)
         self._draw(node)
@@ -222,7 +231,7 @@ class TextPanel(ModalityPanel):
         given = [t < rec.info.request.prefix_len for t in range(rec.filled)]
         forced = {node.forced_step} if node.forced_step is not None else set()
         following = rec is self.current_record and self.tokens_view.hovered < 0 and self.pinned < 0
-        self.tokens_view.set_tokens([self.labels[i] for i in ids], [prob_to_unit(float(p)) for p in probs], given,
+        self.tokens_view.set_tokens(self.text.pieces(ids), [prob_to_unit(float(p)) for p in probs], given,
                                     forced, current=rec.filled - 1 if rec is self.current_record else -1)
         if following and rec.filled:
             box = self.tokens_view.box(rec.filled - 1)
@@ -255,8 +264,7 @@ class TextPanel(ModalityPanel):
             if self.pinned >= 0 and node is not None:
                 self._show_alternatives(node, self.pinned)
             return
-        text = self._show_alternatives(node, step)
-        self.tokens_view.setToolTip(f"step {step}: the alternatives it was drawn from\n{text}")
+        self._show_alternatives(node, step)
         if current:
             self.step_hovered.emit(step, 0)
         self._want_attention(step)
@@ -268,8 +276,18 @@ class TextPanel(ModalityPanel):
             self._show_alternatives(node, step)
         if self._showing_current():
             self.step_picked.emit(step, 0)
+        self._want_attention()  # of the pinned token, or the newest again
 
-    def _show_alternatives(self, node: Node, step: int) -> str:
+    def token_tip(self, step: int) -> str:
+        """The shown run's token at ``step`` in one short line: the token, the p it had, its step."""
+        node = self.nodes.get(self.shown) if self.shown is not None else None
+        if node is None or not 0 <= step < node.record.filled:
+            return ""
+        p = math.exp(float(node.record.log_prob[step, 0]))
+        given = " (prompt)" if step < node.record.info.request.prefix_len else ""
+        return f"{quoted(self.labels[int(self._ids(node.record)[step])])} · p = {p:.3f} · step {step}{given}"
+
+    def _show_alternatives(self, node: Node, step: int) -> None:
         rec = node.record
         values, probs = self.alternatives_of(rec, step)
         chosen = int(self._ids(rec)[step])
@@ -278,7 +296,6 @@ class TextPanel(ModalityPanel):
         self.alt_caption.setText(f"<b>step {step}</b>{pin}: {quoted(self.labels[chosen])} had p = {math.exp(lp):.3f}"
                                  "<br>click another to branch")
         self.alternatives.show_alternatives(step, values, probs, [self.labels[v] for v in values], chosen)
-        return "\n".join(f"{p:6.1%}  {quoted(self.labels[v])}" for v, p in zip(values, probs))
 
     def describe_step(self, record: RunRecord, step: int) -> str:
         if step < record.filled:
@@ -292,7 +309,8 @@ class TextPanel(ModalityPanel):
             return
         if step is None:
             step = self.pinned if self.pinned >= 0 else node.record.filled - 1
-        self.analysis.request("attention", tokens=self._ids(node.record), step=int(step))
+        self.analysis.request("attention", tokens=self._ids(node.record), step=int(step),
+                              prompt=node.record.info.request.prefix_len)
 
     def search_beams(self) -> None:
         """Ask for the K most likely continuations of the prompt."""
@@ -307,8 +325,12 @@ class TextPanel(ModalityPanel):
         ids, _ = self.prompt_ids(int(self.beam_len.value()))
         beam = self.beams[row]
         prefix = ids + list(beam.tokens)
+        origin = ("beam", tuple(prefix))
+        if self._select_existing(origin):
+            return
         total = min(self.context, max(len(ids) + int(self.new_tokens.value()), len(prefix) + 1))
-        self._pending = {"parent": None, "forced": None, "label": f"beam {row + 1} · log p {beam.log_prob:.2f}"}
+        self._pending = {"parent": None, "forced": None, "label": f"beam {row + 1} · log p {beam.log_prob:.2f}",
+                         "origin": origin}
         self.run_planned.emit(RunPlan(np.asarray(prefix, dtype=np.int64), total, self._stop(), 1), True)
 
     def score(self) -> None:
@@ -322,15 +344,17 @@ class TextPanel(ModalityPanel):
             if res.error:
                 self.attention.clear(res.error)
                 return
-            step, keys = res.data["step"], ["BOS"] + [self.labels[k] for k in res.data["keys"]]
-            self.attention.show_attention(res.data["maps"], keys, f"attention that predicted step {step}")
+            step, keys = res.data["step"], [self.labels[k] for k in res.data["keys"]]
+            keys = ["BOS", *keys] if res.data["bos"] else keys
+            self.attention.show_attention(res.data["maps"], keys, f"predicting step {step}")
         elif res.kind == "beam":
             if res.error:
                 self.problem_found.emit("Beam search failed", res.error)
                 return
             self.beams = res.data["beams"]
-            decode = self.tok.decode if self.tok is not None else (lambda ids: " ".join(map(str, ids)))
-            self.beam_list.show_beams([(b.log_prob, decode(b.tokens), b.finished) for b in self.beams])
+            prefix = [int(v) for v in res.data["prefix"]]  # decoded with the beam, so that a character it ends is whole
+            self.beam_list.show_beams([(b.log_prob, "".join(self.text.pieces(prefix + list(b.tokens))[len(prefix):]),
+                                        b.finished) for b in self.beams])
         elif res.kind == "score":
             if res.error:
                 self.score_summary.setText(res.error)
@@ -338,14 +362,10 @@ class TextPanel(ModalityPanel):
                 return
             d = self.scored = res.data
             lps = np.asarray(d["log_probs"], dtype=np.float64)
-            text = self.score_box.toPlainText()
-            pieces = [text[a:b] for a, b in d["offsets"]]
+            pieces = (self.text.pieces(d["ids"]) if self.text.byte_level  # offsets repeat a character split over tokens
+                      else [d["text"][a:b] for a, b in d["offsets"]])
             self.score_view.set_tokens(pieces, [prob_to_unit(math.exp(v)) for v in lps])
-            unk = f" · unknown characters shown as �: {' '.join(map(repr, d['unknown']))}" if d["unknown"] else ""
-            win = f" · scored in {d['windows']} windows of the context" if d["windows"] > 1 else ""
-            self.score_summary.setText(f"{len(lps)} tokens · log p = {lps.sum():.2f} nats · "
-                                       f"{d['bits_per_token']:.3f} bits/token · {d['bits_per_byte']:.3f} bits/byte"
-                                       f"{win}{unk}")
+            self.score_summary.setText(score_summary(d))
 
     # ---- export and shutdown ------------------------------------------------------------------------
     def exported_record(self, record: RunRecord) -> RunRecord:

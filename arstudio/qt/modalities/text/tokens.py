@@ -2,22 +2,26 @@
 
 It draws what it is given (token strings, a colour value per token, which tokens were given) and
 reports which token the mouse is over or clicked; what the colours mean is decided elsewhere.
-Newlines break the line and are drawn as ↵, tabs as →, so that every token has a box to hover.
+Newlines break the line and are drawn as ↵, tabs as →, so that every token has a box to hover; a
+token that adds no text (the first bytes of a character that a later token completes) is a thin
+box of its own.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
-from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QMouseEvent, QPainter, QPaintEvent, QPen, QResizeEvent
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QToolTip, QWidget
 
 from arstudio.qt.views import theme
 
 RAMP = ((0.0, (229, 83, 75)), (0.5, (210, 153, 34)), (1.0, (46, 160, 67)))  # unlikely red .. likely green
 PAD = 6
 GAP = 2  # pixels between tokens, so that neighbours of one colour stay apart
+EMPTY_W = 5  # the width of a token that adds no text
 
 
 def ramp_colour(u: float, alpha: int = 150) -> QColor:
@@ -40,7 +44,7 @@ def prob_to_unit(p: float, floor: float = 1e-4) -> float:
 
 
 def shown_text(token: str) -> list[str]:
-    """A token split into the pieces drawn on separate lines (a newline ends a piece)."""
+    """A token split into the pieces drawn on separate lines (a newline ends a piece); "" stays one empty piece."""
     parts = token.replace("\t", "→").split("\n")
     return [p + ("↵" if i < len(parts) - 1 else "") for i, p in enumerate(parts)]
 
@@ -65,6 +69,7 @@ class TokenView(QWidget):
         self.current = -1
         self.hovered = -1
         self.placeholder = ""
+        self.token_tip: Callable[[int], str] | None = None  # the tooltip of token i (None: the widget's own)
         self._boxes: list[list[QRect]] = []
         self._height = 0
 
@@ -105,9 +110,9 @@ class TokenView(QWidget):
         boxes: list[list[QRect]] = []
         for tok in self.tokens:
             rects = []
-            pieces = shown_text(tok) if tok else ["∅"]
+            pieces = shown_text(tok)
             for j, piece in enumerate(pieces):
-                w = max(fm.horizontalAdvance(piece), 4)
+                w = max(fm.horizontalAdvance(piece), 4) if piece else EMPTY_W
                 if x + w > PAD + width and x > PAD:
                     x, y = PAD, y + line_h
                 rects.append(QRect(x, y, w, line_h - 2))
@@ -140,13 +145,16 @@ class TokenView(QWidget):
             return
         fg, muted = QColor(theme.FOREGROUND), QColor(theme.FOREGROUND).darker(135)
         for i, (tok, rects) in enumerate(zip(self.tokens, self._boxes)):
-            pieces = shown_text(tok) if tok else ["∅"]
+            pieces = shown_text(tok)
             bg = ramp_colour(self.colours[i] if i < len(self.colours) else float("nan"),
                              70 if self.given[i] else 150)
             for piece, r in zip(pieces, rects):
                 p.fillRect(r, bg)
                 p.setPen(muted if self.given[i] else fg)
-                p.drawText(r.x(), r.y() + fm.ascent() + 1, piece)
+                if piece:
+                    p.drawText(r.x(), r.y() + fm.ascent() + 1, piece)
+                else:  # a token that adds no text: a short mark in its thin box
+                    p.drawLine(r.center().x(), r.top() + 4, r.center().x(), r.bottom() - 4)
             outline = (theme.HOVER if i == self.hovered else theme.FORCED if i in self.forced
                        else theme.CURSOR if i == self.current else None)
             if outline is not None:
@@ -164,6 +172,21 @@ class TokenView(QWidget):
                 if r.contains(pos):
                     return i
         return -1
+
+    def tooltip_at(self, pos: QPoint) -> str:
+        """The tooltip at ``pos``: the token's own (``token_tip``) over a token, else the widget's."""
+        i = self.index_at(pos)
+        return self.token_tip(i) if i >= 0 and self.token_tip is not None else self.toolTip()
+
+    def event(self, ev: QEvent) -> bool:  # noqa: D102 (Qt's name)
+        if ev.type() == QEvent.Type.ToolTip:
+            text = self.tooltip_at(ev.pos())
+            if text:
+                QToolTip.showText(ev.globalPos(), text, self)
+            else:
+                QToolTip.hideText()
+            return True
+        return super().event(ev)
 
     def mouseMoveEvent(self, ev: QMouseEvent) -> None:  # noqa: N802
         i = self.index_at(ev.position().toPoint())
