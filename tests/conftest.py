@@ -15,6 +15,25 @@ import torch  # noqa: E402
 
 torch.set_num_threads(1)
 
+# Every wait in the tests is a guard against a hang, never a time bound: a wait returns as soon as
+# its condition holds, and on a busy machine a model load or a run may take many times longer than
+# on a quiet one. So no wait gives up before HANG_GUARD_MS, whatever timeout a test wrote.
+HANG_GUARD_MS = 120_000
+try:
+    from pytestqt.qtbot import QtBot
+except ImportError:  # pytest-qt absent: the GUI tests are not collected anyway
+    QtBot = None
+if QtBot is not None:
+    _wait_until, _wait_signal = QtBot.waitUntil, QtBot.waitSignal
+
+    def _guarded_wait_until(self, callback, *, timeout: int = 5000):  # noqa: ANN001, ANN202 (pytest-qt's API)
+        return _wait_until(self, callback, timeout=max(timeout, HANG_GUARD_MS))
+
+    def _guarded_wait_signal(self, signal, *, timeout: int = 5000, **kwargs):  # noqa: ANN001, ANN003, ANN202
+        return _wait_signal(self, signal, timeout=max(timeout, HANG_GUARD_MS), **kwargs)
+
+    QtBot.waitUntil, QtBot.waitSignal = _guarded_wait_until, _guarded_wait_signal
+
 import tempfile  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402

@@ -144,7 +144,7 @@ def test_help_and_version(cli: Run) -> None:
 
 
 def test_python_dash_m() -> None:
-    out = subprocess.run([sys.executable, "-m", "arstudio", "--version"], capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, "-m", "arstudio", "--version"], capture_output=True, text=True, timeout=600)
     assert out.returncode == 0 and out.stdout.startswith("arstudio")
 
 

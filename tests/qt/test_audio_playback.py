@@ -124,7 +124,7 @@ PLAY_SCRIPT = textwrap.dedent("""
 
 def run_player(home: Path) -> str:
     env = {**os.environ, "HOME": str(home), "QT_QPA_PLATFORM": "offscreen"}
-    out = subprocess.run([sys.executable, "-c", PLAY_SCRIPT], env=env, capture_output=True, text=True, timeout=60,
+    out = subprocess.run([sys.executable, "-c", PLAY_SCRIPT], env=env, capture_output=True, text=True, timeout=600,
                          cwd=Path(__file__).resolve().parents[2])
     assert out.returncode == 0, out.stderr
     return out.stdout

@@ -17,7 +17,7 @@ def test_bench_gui_prints_bench_results(checkpoints, tmp_path):
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "ARSTUDIO_BENCH_QUICK": "1", "ARSTUDIO_CONFIG_DIR": str(config)}
     proc = subprocess.run([sys.executable, "-m", "arstudio.qt.bench_gui", "--json", "--checkpoint",
                            str(checkpoints["nade"]), "--seconds", "0.6", "--batch", "4"],
-                          capture_output=True, text=True, env=env, timeout=120, check=False)
+                          capture_output=True, text=True, env=env, timeout=600, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
     results = [BenchResult.from_dict(json.loads(ln)) for ln in lines]
@@ -38,7 +38,7 @@ def test_bench_gui_prints_bench_results(checkpoints, tmp_path):
 def test_bench_gui_fails_with_one_line_for_a_missing_checkpoint(tmp_path):
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     proc = subprocess.run([sys.executable, "-m", "arstudio.qt.bench_gui", "--json", "--checkpoint",
-                           str(tmp_path / "none.safetensors")], capture_output=True, text=True, env=env, timeout=60,
+                           str(tmp_path / "none.safetensors")], capture_output=True, text=True, env=env, timeout=600,
                           check=False)
     assert proc.returncode == 1 and proc.stdout == ""
     assert "bench_gui:" in proc.stderr and "Traceback" not in proc.stderr

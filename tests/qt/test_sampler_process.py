@@ -232,7 +232,7 @@ def test_a_script_without_a_main_guard_can_open_a_process_sampler(tmp_path, chec
         "    app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)\n"
         "print('steps', done[0].steps if done else None, flush=True)\n"
         "s.shutdown()\n")
-    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=600,
                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     assert out.returncode == 0, out.stderr
     assert out.stdout.count("script body ran") == 1 and "steps 64" in out.stdout
