@@ -10,12 +10,13 @@ traceback, no half-stopped sampler).
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from types import FrameType
 
-from PySide6.QtCore import QCoreApplication, QTimer
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QCoreApplication, Qt, QTimer
+from PySide6.QtWidgets import QApplication, QWidget
 
 TICK_MS = 200
 
@@ -31,8 +32,12 @@ def close_on_interrupt(window: QWidget, app: QCoreApplication) -> Callable[[], N
     previous = signal.getsignal(signal.SIGINT)
 
     def close() -> None:
-        if window.close():
-            app.quit()
+        for w in QApplication.topLevelWidgets():  # an open message box (window-modal) refuses the window's close
+            if w is not window and w.isVisible() and w.windowModality() != Qt.WindowModality.NonModal:
+                w.close()
+        if not window.close():
+            print("arstudio: the window did not close on Ctrl-C; quitting anyway", file=sys.stderr, flush=True)
+        app.quit()  # Ctrl-C ends the studio, whatever refused
 
     def on_interrupt(_signum: int, _frame: FrameType | None) -> None:
         QTimer.singleShot(0, close)

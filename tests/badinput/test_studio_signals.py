@@ -65,6 +65,24 @@ def test_a_tick_lets_python_see_the_signal(qtbot: Any, qapp: Any) -> None:
         restore()
 
 
+def test_ctrl_c_closes_the_window_over_an_open_message_box(qtbot: Any, qapp: Any) -> None:
+    from PySide6.QtWidgets import QMainWindow, QMessageBox
+
+    from arstudio.qt.interrupt import close_on_interrupt
+
+    w = QMainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    box = QMessageBox(QMessageBox.Icon.Warning, "Problem", "an error shown to the user", QMessageBox.StandardButton.Ok, w)
+    box.open()  # window-modal, as the studio shows errors
+    restore = close_on_interrupt(w, qapp)
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        qtbot.waitUntil(lambda: not w.isVisible() and not box.isVisible(), timeout=5000)
+    finally:
+        restore()
+
+
 @pytest.mark.slow
 def test_ctrl_c_in_a_running_studio_exits_cleanly(user_models: Path, tmp_path: Path) -> None:
     ckpt = tiny_checkpoint(user_models)
