@@ -154,7 +154,7 @@ def test_closing_mid_comparison_ends_the_job_and_joins_its_thread(qtbot, texts, 
 
 
 def test_the_window_opens_compare_with_the_loaded_model(studio, checkpoints) -> None:
-    from arstudio.qt.checkpoints.compare_pairing import compares
+    from arstudio.train.compare_pairing import compares
 
     win = studio(checkpoints["nade"])
     cw = win.show_compare()
@@ -252,6 +252,6 @@ def test_the_input_picker_opens_in_the_last_folder(qtbot, checkpoints, tmp_path,
 
 
 def test_a_summary_counts_in_words() -> None:
-    from arstudio.qt.checkpoints.compare_text import plural
+    from arstudio.core.modality import plural
 
     assert (plural(1, "token"), plural(16, "token"), plural(0, "dim")) == ("1 token", "16 tokens", "0 dims")

@@ -10,7 +10,7 @@ from arstudio.core.dists import Categorical, DistView
 from arstudio.core.policy import SamplingPolicy
 from arstudio.engine.messages import StepDists
 from arstudio.qt.views.dist_plot import DistPlot
-from arstudio.qt.views.policy_bars import policy_bars
+from arstudio.core.policy_bars import policy_bars
 from tests.qt.test_dist_model_switch import LOAD_S, open_studio
 from tests.qt.test_text_panel import tiny_text_checkpoint
 

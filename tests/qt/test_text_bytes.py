@@ -10,7 +10,7 @@ import torch
 from arstudio.core.checkpoint import CheckpointMeta, save_checkpoint
 from arstudio.core.registry import get
 from arstudio.data.tokenizers import BPETokenizer
-from arstudio.qt.modalities.text.pieces import TokenText
+from arstudio.modalities.text.pieces import TokenText
 from tests.qt.test_text_panel import run_prompt
 
 PROMPT = "the cafe … é said"

@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QComboBox, QWidget
 
 from arstudio.core import catalog
-from arstudio.qt.checkpoints.compare_pairing import compares, describe, partners, what_it_generates, why_not
+from arstudio.train.compare_pairing import compares, describe, partners, what_it_generates, why_not
 
 NO_PARTNER = "no checkpoint compares with A"
 

@@ -24,10 +24,10 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from arstudio.core.dists import DistView
 from arstudio.core.policy import SamplingPolicy
+from arstudio.core.policy_bars import PolicyBars, describe, policy_bars
 from arstudio.qt.views import theme
 from arstudio.qt.views.dist_header import DistHeader, HeaderPart
 from arstudio.qt.views.plotting import PlotWidget
-from arstudio.qt.views.policy_bars import PolicyBars, describe, policy_bars
 
 MAX_BARS = 64  # above this many values, only the TOP_BARS most probable are drawn, sorted
 TOP_BARS = 40

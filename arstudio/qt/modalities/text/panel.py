@@ -21,18 +21,18 @@ import numpy as np
 from PySide6.QtWidgets import QWidget
 
 from arstudio.data.tokenizers import EOT, BPETokenizer, Tokenizer, TokenizerError, tokenizer_from_config
+from arstudio.engine.messages import ModelInfo, RunPlan
+from arstudio.engine.record import RunRecord
 from arstudio.io.errors import ExportError
 from arstudio.io.export import RunDetail, export_samples
-from arstudio.engine.messages import ModelInfo, RunPlan
-from arstudio.qt.panel import ModalityPanel
-from arstudio.engine.record import RunRecord
+from arstudio.modalities.text.pieces import TokenText
+from arstudio.modalities.text.prompt import encode_prompt
 from arstudio.qt.modalities.text.analysis import AnalysisResult, TextAnalysis, score_summary
 from arstudio.qt.modalities.text.layout import DEFAULT_TOKENS, HOVER_HINT, build_text_widgets
 from arstudio.qt.modalities.text.lists import quoted
-from arstudio.qt.modalities.text.pieces import TokenText
-from arstudio.qt.modalities.text.prompt import encode_prompt
 from arstudio.qt.modalities.text.runs import Node, planned_steps, token_ids
 from arstudio.qt.modalities.text.tokens import prob_to_unit
+from arstudio.qt.panel import ModalityPanel
 
 TOP_K = 10
 
