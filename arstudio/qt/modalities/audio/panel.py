@@ -19,8 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog, QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QWidget
 
 from arstudio.engine.messages import Condition, ModelInfo, RunPlan
 from arstudio.engine.record import RunRecord
@@ -34,6 +33,7 @@ from arstudio.qt.modalities.audio.playback import PlaybackError, Player
 from arstudio.qt.modalities.audio.spectrogram import SpectrogramView
 from arstudio.qt.modalities.audio.waveform import WaveformView
 from arstudio.qt.panel import ModalityPanel
+from arstudio.qt.views.panel_layout import controls_over_views
 
 AUDIO_FILTER = "Audio files (*.wav *.flac *.ogg *.oga *.aiff *.aif *.au *.mp3);;All files (*)"
 
@@ -87,18 +87,7 @@ class AudioPanel(ModalityPanel):
         self.spectrogram.plot.setXLink(self.waveform.plot)
         for plot in (self.spectrogram.plot, self.spectrogram.target_plot):  # dragging them stops following too
             plot.getViewBox().sigRangeChangedManually.connect(self.waveform.stop_following)
-        self.hint = QLabel("")
-        self.hint.setWordWrap(True)
-        self.hint.setTextFormat(Qt.TextFormat.PlainText)
-        split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(self.waveform)
-        split.addWidget(self.spectrogram)
-        split.setSizes([200, 300])
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(4, 4, 4, 4)
-        lay.addWidget(self.controls)
-        lay.addWidget(split, 1)
-        lay.addWidget(self.hint)
+        self.hint = controls_over_views(self, self.controls, self.waveform, self.spectrogram, (200, 300))
         self.player = Player(self)
         self.jobs = JobRunner("arstudio-audio-files", parent=self)
         self.info: ModelInfo | None = None

@@ -19,8 +19,8 @@ from pathlib import Path
 import time
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QFileDialog, QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QFileDialog, QTabWidget, QWidget
 
 from arstudio.core.modality import get_modality
 from arstudio.engine.messages import ModelInfo, RunPlan
@@ -35,6 +35,7 @@ from arstudio.modalities.music.performance import Performance, cut_at_seconds
 from arstudio.qt.modalities.music.piano_roll import PianoRollView
 from arstudio.qt.modalities.music.playback import PlaybackError, Player, Rendered, render
 from arstudio.qt.panel import ModalityPanel
+from arstudio.qt.views.panel_layout import controls_over_views
 
 MIDI_FILTER = "MIDI files (*.mid *.midi *.kar *.rmi);;All files (*)"
 FOLLOW_INTERVAL_S = 0.2  # while a run grows, the newest step is analysed at most this often (a hover: at once)
@@ -62,18 +63,7 @@ class MusicPanel(ModalityPanel):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.dist, "Next event")
         self.tabs.addTab(self.arcs, "Attention")
-        self.hint = QLabel("")
-        self.hint.setWordWrap(True)
-        self.hint.setTextFormat(Qt.TextFormat.PlainText)
-        split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(self.roll)
-        split.addWidget(self.tabs)
-        split.setSizes([300, 280])
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(4, 4, 4, 4)
-        lay.addWidget(self.controls)
-        lay.addWidget(split, 1)
-        lay.addWidget(self.hint)
+        self.hint = controls_over_views(self, self.controls, self.roll, self.tabs, (300, 280))
         self.analysis = MusicAnalysis(self)
         self.player = Player(self)
         self.jobs = JobRunner("arstudio-music-files", parent=self)
