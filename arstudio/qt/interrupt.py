@@ -5,6 +5,10 @@ so a SIGINT handler alone would wait for the next mouse move. A QTimer ticks eve
 give Python that chance. The handler only schedules the close: the window then cancels its run,
 joins its workers and saves its layout, exactly as when it is closed by hand (no KeyboardInterrupt
 traceback, no half-stopped sampler).
+
+A studio started with SIGINT ignored keeps ignoring it, as Python itself does: a shell script's
+``arstudio &`` (and anything it starts in the background) gets SIGINT ignored so that Ctrl-C meant
+for the script's foreground job does not end it. Installing a handler anyway would undo that.
 """
 
 from __future__ import annotations
@@ -25,11 +29,13 @@ def close_on_interrupt(window: QWidget, app: QCoreApplication) -> Callable[[], N
     """Make SIGINT close ``window`` (and end ``app``'s event loop once it closed); returns ``restore``.
 
     ``restore()`` stops the tick and puts the previous SIGINT handler back. Outside the main thread
-    (where Python cannot install handlers) nothing is installed.
+    (where Python cannot install handlers), or where SIGINT is ignored, nothing is installed.
     """
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
     previous = signal.getsignal(signal.SIGINT)
+    if previous == signal.SIG_IGN:  # started in the background by a script: Ctrl-C is not meant for us
+        return lambda: None
 
     def close() -> None:
         for w in QApplication.topLevelWidgets():  # an open message box (window-modal) refuses the window's close

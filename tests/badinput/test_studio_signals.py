@@ -28,6 +28,17 @@ def gui_collector(qapp: Any) -> Any:
 
 
 # ---- Ctrl-C ------------------------------------------------------------------------------------------
+@pytest.fixture
+def terminal_sigint() -> Any:
+    """SIGINT as a terminal's foreground job has it. The suite may itself run with SIGINT ignored (a
+    script's ``make test &`` ignores it in everything it starts), and the studio leaves an ignored
+    SIGINT ignored."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+@pytest.mark.usefixtures("terminal_sigint")
 def test_sigint_closes_the_window_as_its_close_does(qtbot: Any, qapp: Any, nade: Path, user_models: Path) -> None:
     from arstudio.qt.interrupt import close_on_interrupt
     from arstudio.qt.main_window import MainWindow
@@ -48,6 +59,7 @@ def test_sigint_closes_the_window_as_its_close_does(qtbot: Any, qapp: Any, nade:
     assert signal.getsignal(signal.SIGINT) is before
 
 
+@pytest.mark.usefixtures("terminal_sigint")
 def test_a_tick_lets_python_see_the_signal(qtbot: Any, qapp: Any) -> None:
     from PySide6.QtWidgets import QWidget
 
@@ -65,6 +77,7 @@ def test_a_tick_lets_python_see_the_signal(qtbot: Any, qapp: Any) -> None:
         restore()
 
 
+@pytest.mark.usefixtures("terminal_sigint")
 def test_ctrl_c_closes_the_window_over_an_open_message_box(qtbot: Any, qapp: Any) -> None:
     from PySide6.QtWidgets import QMainWindow, QMessageBox
 
@@ -83,6 +96,29 @@ def test_ctrl_c_closes_the_window_over_an_open_message_box(qtbot: Any, qapp: Any
         restore()
 
 
+def test_an_ignored_sigint_stays_ignored(qtbot: Any, qapp: Any) -> None:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QWidget
+
+    from arstudio.qt.interrupt import close_on_interrupt
+
+    w = QWidget()
+    qtbot.addWidget(w)
+    w.show()
+    ticks = len(qapp.findChildren(QTimer, "arstudio-interrupt-tick"))  # earlier tests' may await deleteLater
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as `arstudio &` in a shell script starts it
+    try:
+        restore = close_on_interrupt(w, qapp)
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+        assert len(qapp.findChildren(QTimer, "arstudio-interrupt-tick")) == ticks
+        os.kill(os.getpid(), signal.SIGINT)
+        qtbot.wait(300)  # more than a tick: nothing is scheduled to close it
+        assert w.isVisible()
+        restore()
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
 @pytest.mark.slow
 def test_ctrl_c_in_a_running_studio_exits_cleanly(user_models: Path, tmp_path: Path) -> None:
     ckpt = tiny_checkpoint(user_models)
@@ -90,6 +126,9 @@ def test_ctrl_c_in_a_running_studio_exits_cleanly(user_models: Path, tmp_path: P
     script.write_text(textwrap.dedent(f"""
         import faulthandler, os, signal, sys, threading, time
         faulthandler.dump_traceback_later(240, exit=True)  # a hang shows every thread's stack, not a bare timeout
+        # SIGINT as a terminal's foreground job has it: this suite may run with it ignored (a script's
+        # `make test &`), and the studio rightly leaves an ignored SIGINT ignored
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         from arstudio.qt import app
 
         def interrupt_once_installed():
