@@ -59,6 +59,7 @@ class Recipe:
     forced: dict[int, list[float]] = field(default_factory=dict)  # step -> [B] values
     cond: Any = None  # JSON-able condition (class labels ...), None when unconditional
     software: str = ""
+    shown: int = 0  # the sample a one-sample format (WAV, MIDI) writes: the one the studio showed
 
     # ---- to and from the file's text metadata ---------------------------------------------
     def to_text(self) -> dict[str, str]:
@@ -77,6 +78,8 @@ class Recipe:
             fields["forced"] = _dump({str(k): v for k, v in sorted(self.forced.items())})
         if self.cond is not None:
             fields["cond"] = _dump(self.cond)
+        if self.shown:
+            fields["shown"] = str(self.shown)
         out.update({PREFIX + k: v for k, v in fields.items()})
         return out
 
@@ -132,10 +135,13 @@ class Recipe:
             raise bad("forced", f"names step {min(forced)}; steps count from 0")
         if any(len(v) != batch for v in forced.values()):
             raise bad("forced", f"has a step whose values are not {batch} long")
+        shown = _int(ours.get("shown", "0"), bad, "shown")
+        if not 0 <= shown < batch:
+            raise bad("shown", f"is {shown}; the run has {batch} samples, counted from 0")
         return cls(sha, ours.get("checkpoint", ""), ours.get("kind", ""), ours.get("modality", modality),
                    seed, batch, steps, policy, _int(ours.get("ordering", "0"), bad, "ordering"),
                    prefix, forced, _load(ours["cond"], bad, "cond") if "cond" in ours else None,
-                   text.get("Software", ""))
+                   text.get("Software", ""), shown)
 
     @property
     def short_hash(self) -> str:
@@ -170,13 +176,34 @@ def as_values(v: Any) -> list[float]:
 def recipe_for_run(checkpoint: str | os.PathLike, *, kind: str, modality: str, seed: int, batch: int,
                    policy: SamplingPolicy, ordering: int = 0, steps: int | None = None,
                    prefix: np.ndarray | None = None, forced: dict[int, Any] | None = None, cond: Any = None,
-                   software: str = "", sha256: str | None = None) -> Recipe:
-    """The recipe of a run of the checkpoint file ``checkpoint`` (its hash is computed unless given)."""
+                   software: str = "", sha256: str | None = None, shown: int = 0) -> Recipe:
+    """The recipe of a run of the checkpoint file ``checkpoint`` (its hash is computed unless given).
+
+    ``shown``: the sample a one-sample format writes (``shown_sample``), 0 .. batch - 1.
+    """
+    if not 0 <= shown < batch:
+        raise ValueError(f"sample {shown + 1} was chosen, but the run has {batch}")
     p = Path(checkpoint)
     pre = None if prefix is None else [as_values(r) for r in np.asarray(prefix)]
     forced_b = {int(t): (as_values(v) * batch if np.ndim(v) == 0 else as_values(v)) for t, v in (forced or {}).items()}
     return Recipe(sha256 or file_hash(p), p.stem, kind, modality, int(seed), int(batch), steps, policy, int(ordering),
-                  pre, forced_b, cond, software)
+                  pre, forced_b, cond, software, int(shown))
+
+
+def shown_sample(text: dict[str, str], batch: int) -> int:
+    """Which row of a run of ``batch`` samples a one-sample format (WAV, MIDI) writes, from its recipe ``text``.
+
+    The sample the studio showed when it exported (``Recipe.shown``), 0 when the recipe names none;
+    a replay passes the same text, so it writes the same sample again.
+    """
+    raw = text.get(PREFIX + "shown", "0")
+    try:
+        row = int(raw)
+    except ValueError:
+        raise ValueError(f"the recipe names sample {raw[:40]!r}, not a number") from None
+    if not 0 <= row < batch:
+        raise ValueError(f"the recipe names sample {row + 1}, but the run has {batch}")
+    return row
 
 
 # ---- regenerating ----------------------------------------------------------------------------

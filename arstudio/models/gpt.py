@@ -68,7 +68,12 @@ class Block(nn.Module):
 
 @dataclass
 class GPTConfig:
-    """GPT's settings, in GPT-2's names; ``bos_id`` None: its own BOS row; ``tokenizer``: a JSON-able dict, or None."""
+    """GPT's settings, in GPT-2's names; ``bos_id`` None: its own BOS row; ``tokenizer``: a JSON-able dict, or None.
+
+    ``bos_before_prompt`` False reads a prompt without BOS before it (``GPTCursor.begin_prompt``), as
+    transformers feeds GPT-2 a prompt. It is a setting, saved with the checkpoint, so that an imported
+    GPT-2 resumed in training and saved as our checkpoint still continues prompts as transformers does.
+    """
 
     vocab_size: int
     block_size: int = 256
@@ -80,6 +85,7 @@ class GPTConfig:
     bos_id: int | None = None
     layer_norm_epsilon: float = 1e-5
     tokenizer: dict[str, Any] | None = None
+    bos_before_prompt: bool = True
 
 
 @register("gpt", modality="text", title="GPT (decoder-only transformer, KV cache)", default_data="pydoc",
@@ -175,3 +181,17 @@ class GPTCursor(KVCacheCursor):
     """
 
     model: GPT
+
+    def begin_prompt(self) -> None:
+        """With ``bos_before_prompt`` False, drop BOS from the context: the prompt takes positions 0, 1, ...
+
+        Our own GPT keeps BOS (it was trained on windows that each start with BOS). An imported GPT-2
+        does not: it was trained on windows cut from a stream of documents, and transformers feeds a
+        prompt's ids alone. Step 0's distribution stays p(x_0 | BOS), the log p of the prompt's first
+        token; every later step is predicted from the prompt alone, as ``GPT2LMHeadModel`` does.
+        """
+        if self.model.config.bos_before_prompt:
+            return
+        if self.t != 0:
+            raise ValueError(f"a prompt begins at step 0; this cursor is at step {self.t}")
+        self.cache.pos = 0  # the cache holds no position: BOS is forgotten, its prediction kept

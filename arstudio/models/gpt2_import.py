@@ -13,7 +13,8 @@ A folder holds ``config.json``, ``model.safetensors`` (or shards listed in
     lm_head.weight                                   dropped when equal to wte (the head is tied)
 
 GPT-2's ``<|endoftext|>`` (``bos_token_id``) is the BOS at position 0 when there is no prompt.
-A prompt is read as transformers reads it, without BOS before it (``GPT2Cursor.begin_prompt``):
+A prompt is read as transformers reads it, without BOS before it (``bos_before_prompt`` False in
+the config, so a resumed and re-saved GPT-2 keeps it; see ``GPTCursor.begin_prompt``):
 GPT-2 was trained on windows cut from a stream of documents, not on windows opened by BOS, and
 ``GPT2LMHeadModel.generate`` on a prompt's ids feeds just those ids. (Our own text models are
 trained on windows that each start with BOS, so they keep BOS before a prompt too.) Teacher-forced
@@ -35,33 +36,10 @@ from safetensors.torch import load_file
 from arstudio.core import files, validate
 from arstudio.core.checkpoint import CheckpointError, CheckpointMeta, read_header
 from arstudio.core.formats import CheckpointFormat
-from arstudio.models.gpt import GPT, GPTConfig, GPTCursor
+from arstudio.models.gpt import GPT, GPTConfig
 
 TRANSPOSED = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
 GELU_TANH = ("gelu_new", "gelu_pytorch_tanh")
-
-
-class GPT2(GPT):
-    """Our ``GPT`` holding a GPT-2 folder's weights: it reads a prompt without BOS before it, as transformers does."""
-
-    def start(self, batch: int, cond: Any = None, record_attention: bool = True) -> GPT2Cursor:
-        return GPT2Cursor(self, batch, cond, record_attention)
-
-
-class GPT2Cursor(GPTCursor):
-    """GPT-2's KV-cache cursor: BOS starts the context, unless a prompt begins at step 0 (``begin_prompt``)."""
-
-    model: GPT2
-
-    def begin_prompt(self) -> None:
-        """The values pushed next are a prompt: drop BOS from the context, so the prompt takes positions 0, 1, ...
-
-        Step 0's distribution stays p(x_0 | BOS), the log p of the prompt's first token; every
-        later step is predicted from the prompt alone, token for token as ``GPT2LMHeadModel`` does.
-        """
-        if self.t != 0:
-            raise ValueError(f"a prompt begins at step 0; this cursor is at step {self.t}")
-        self.cache.pos = 0  # the cache holds no position: BOS is forgotten, its prediction kept
 
 
 class GPT2ImportError(CheckpointError):
@@ -117,7 +95,7 @@ def read_config(folder: Path) -> dict[str, Any]:
     if not isinstance(bos, int) or not 0 <= bos < vocab:
         raise GPT2ImportError(f"{path}: no bos_token_id / eos_token_id inside the vocabulary of {vocab}")
     return {"vocab_size": vocab, "block_size": n_pos, "n_layer": n_layer, "n_head": n_head, "n_embd": n_embd,
-            "dropout": 0.0, "bias": True, "bos_id": bos, "layer_norm_epsilon": float(eps)}
+            "dropout": 0.0, "bias": True, "bos_id": bos, "layer_norm_epsilon": float(eps), "bos_before_prompt": False}
 
 
 def shard_files(folder: Path) -> list[Path]:
@@ -245,8 +223,8 @@ def _check_sizes(config: dict[str, Any], shapes: dict[str, tuple[int, ...]]) -> 
 
 
 def load_gpt2(folder: str | os.PathLike, device: str | torch.device = "cpu", tokenizer: bool = True
-              ) -> tuple[GPT2, CheckpointMeta]:
-    """Our ``GPT2`` with the weights (and tokenizer) of a Hugging Face GPT-2 folder, and its metadata."""
+              ) -> tuple[GPT, CheckpointMeta]:
+    """Our ``GPT`` with the weights (and tokenizer) of a Hugging Face GPT-2 folder, and its metadata."""
     d = Path(folder)
     if not d.is_dir():
         raise GPT2ImportError(f"{d}: no such folder" if not d.exists() else f"{d}: is a file, not a GPT-2 folder")
@@ -265,7 +243,7 @@ def load_gpt2(folder: str | os.PathLike, device: str | torch.device = "cpu", tok
     map_state_dict({k: torch.empty(s, device="meta") for k, s in shapes.items()}, planned, check_tied=False)
     del planned
     tensors = read_tensors(d)
-    model = GPT2.from_config(config)
+    model = GPT.from_config(config)
     model.load_state_dict(map_state_dict(tensors, model))
     model.to(device).eval()
     meta = CheckpointMeta(kind="gpt", config=model.spec.config, data={"name": "gpt2", "source": str(d)},

@@ -84,7 +84,7 @@ class ExportFlow(QObject):
                 get_modality(panel.modality).format_for(path)  # ValueError naming the suffixes there are
             check_writable(path)  # ExportError: a missing or read-only folder, said before anything is drawn
             record = panel.exported_record(record)
-            text = export_recipe(model, record).to_text()  # how it was made: `arstudio replay` remakes it
+            text = export_recipe(model, record, panel.exported_sample()).to_text()  # `arstudio replay` remakes it
             out = panel.export(Path(path), record, text)
         except Exception as e:  # ExportError, ValueError, or anything else: a message, never a crash
             self.problem_found.emit("Could not export", str(e) or type(e).__name__)

@@ -95,6 +95,7 @@ class MainWindow(QMainWindow):
         self._wire()
         self.replayer = ReplayOpener(self.session, self)
         self.replayer.replay_ready.connect(lambda msg: self.statusBar().showMessage(msg, 15000))
+        self.replayer.sample_chosen.connect(lambda b: self.panel.show_sample(b) if self.panel is not None else None)
         self.replayer.replay_failed.connect(lambda msg: self.show_error("Cannot replay this file", msg))
         self._build_tools()
         geometry, state = self.settings.window()

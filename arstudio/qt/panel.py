@@ -60,6 +60,14 @@ class ModalityPanel(QWidget):
         """The run Export writes, given the current one (a panel that shows an earlier run says which)."""
         return record
 
+    def exported_sample(self) -> int:
+        """The sample (0-based) a one-sample format (a WAV, a MIDI file) writes: the one the panel shows."""
+        return 0
+
+    def show_sample(self, sample: int) -> None:
+        """Show sample ``sample`` (0-based) of the run, as a replayed WAV or MIDI file names it; panels that
+        show every sample at once ignore this."""
+
     def export(self, path: Path, record: RunRecord, text: dict[str, str]) -> Path:
         """Write the run's output to ``path`` through the modality's format for its suffix, the recipe inside.
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 import arstudio
 from arstudio.core.modality import plural
@@ -36,8 +36,9 @@ def recipe_cond(cond: np.ndarray) -> list:
     return a.astype(np.float64).tolist()
 
 
-def export_recipe(model: ModelInfo, record: RunRecord) -> Recipe:
-    """The recipe of ``record``'s run: what made it (not what the controls show now)."""
+def export_recipe(model: ModelInfo, record: RunRecord, shown: int = 0) -> Recipe:
+    """The recipe of ``record``'s run: what made it (not what the controls show now); ``shown``: the sample
+    a one-sample format (WAV, MIDI) writes."""
     req = record.info.request
     if hasattr(req, "resolved"):  # kept places of a completion become a prefix and forced steps
         req = req.resolved(record.order)
@@ -47,7 +48,7 @@ def export_recipe(model: ModelInfo, record: RunRecord) -> Recipe:
                           batch=req.batch, policy=req.policy, ordering=req.ordering, steps=steps,
                           prefix=req.prefix, forced=req.forced,
                           cond=None if cond is None else recipe_cond(cond),
-                          software=f"arstudio {arstudio.__version__}")
+                          software=f"arstudio {arstudio.__version__}", shown=min(max(shown, 0), req.batch - 1))
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class ReplayOpener(QObject):
 
     replay_ready = Signal(str)  # a one-line description of what is ready to step through
     replay_failed = Signal(str)  # a one-line reason
+    sample_chosen = Signal(int)  # the sample the file holds (a WAV, a MIDI file): the panel shows it
 
     def __init__(self, session: RunSession, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -106,6 +108,8 @@ class ReplayOpener(QObject):
         prefix = None if r.prefix is None else np.asarray(r.prefix, dtype=np.float64)
         forced = {t: np.asarray(v, dtype=np.float64) for t, v in r.forced.items()}
         self.session.start(paused=True, prefix=prefix, forced=forced, steps=r.steps)
+        # once every slot of checkpoint_loaded has run (the window sets up the model's panel after this one)
+        QTimer.singleShot(0, lambda shown=r.shown: self.sample_chosen.emit(shown))
         took = "all steps" if r.steps is None else f"{r.steps} steps"
         samples = plural(r.batch, "sample")
         self.replay_ready.emit(f"Replaying {pending.file.name}: {info.name}, seed {r.seed}, {samples}, "

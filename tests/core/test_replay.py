@@ -13,7 +13,7 @@ from arstudio.core import registry
 from arstudio.core.checkpoint import CheckpointError, CheckpointMeta, file_hash, save_checkpoint
 from arstudio.core.generate import sample
 from arstudio.core.policy import SamplingPolicy
-from arstudio.core.replay import Recipe, ReplayError, find_checkpoint, recipe_for_run, regenerate
+from arstudio.core.replay import Recipe, ReplayError, find_checkpoint, recipe_for_run, regenerate, shown_sample
 
 SHA = "ab" * 32
 
@@ -37,7 +37,23 @@ def test_recipe_round_trips_through_text() -> None:
     assert list(Recipe.from_text(text).to_text().items()) == list(text.items())  # same order, same bytes
 
 
+def test_the_shown_sample_is_named_only_when_it_is_not_the_first() -> None:
+    first = Recipe(SHA, batch=3)
+    assert "arstudio:shown" not in first.to_text()  # files written before the field replay as they did
+    third = Recipe(SHA, batch=3, shown=2)
+    text = third.to_text()
+    assert text["arstudio:shown"] == "2" and Recipe.from_text(text) == third
+    assert shown_sample(text, 3) == 2 and shown_sample(first.to_text(), 3) == 0
+    with pytest.raises(ValueError, match="sample 3, but the run has 2"):
+        shown_sample(text, 2)
+    with pytest.raises(ValueError, match="sample 4 was chosen, but the run has 3"):
+        recipe_for_run(Path("x.safetensors"), kind="nade", modality="image", seed=0, batch=3,
+                       policy=SamplingPolicy(), sha256=SHA, shown=3)
+
+
 @pytest.mark.parametrize("edit, says", [
+    ({"arstudio:shown": "2"}, "arstudio:shown is 2; the run has 2 samples"),
+    ({"arstudio:shown": "-1"}, "arstudio:shown is -1"),
     ({"arstudio:seed": "seven"}, "arstudio:seed is 'seven', not a whole number"),
     ({"arstudio:policy": "{temperature"}, "arstudio:policy"),
     ({"arstudio:checkpoint_sha256": "123"}, "not a sha256"),

@@ -58,5 +58,10 @@ def test_shipped_checkpoint_configs_are_accepted() -> None:
         pytest.skip("no shipped checkpoints in this build")
     for path in files:
         meta = read_meta(path)
-        model = get(meta.kind).build(meta.config)
-        assert model.spec.config == meta.config, path.name  # nothing stored is lost or added
+        kind = get(meta.kind)
+        model = kind.build(meta.config)
+        got = model.spec.config
+        assert {k: got.get(k) for k in meta.config} == meta.config, path.name  # nothing stored is lost or changed
+        defaults = {f.name: f.default for f in dataclasses.fields(kind.cls.config_class)}
+        added = {k: v for k, v in got.items() if k not in meta.config}  # settings newer than the file: their defaults
+        assert all(k in defaults and v == defaults[k] for k, v in added.items()), (path.name, added)

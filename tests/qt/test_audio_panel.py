@@ -232,8 +232,8 @@ def test_a_primer_is_shaded_and_the_shown_sample_can_change(panel):
     rec.values[4000:, 1] = 128  # sample 1 goes silent after the primer
     panel.show_steps(rec)
     assert panel.waveform.primer.isVisible() and np.allclose(panel.waveform.primer.getRegion(), (0.0, 0.25))
-    assert panel.controls.shown.isEnabled() and panel.controls.shown.maximum() == 1
-    panel.controls.shown.setValue(1)
+    assert panel.controls.shown.isEnabled() and panel.controls.shown.maximum() == 2  # counted from 1
+    panel.controls.shown.setValue(2)
     assert panel.sample == 1 and np.abs(panel.audio[4000:8000]).max() < 0.01
     hovered = []
     panel.step_hovered.connect(lambda s, b: hovered.append((s, b)))

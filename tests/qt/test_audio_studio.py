@@ -91,6 +91,43 @@ def test_a_run_is_drawn_exported_as_wav_and_replayed_byte_for_byte(studio, wait_
     assert (tmp_path / "copy.wav").read_bytes() == out.read_bytes()
 
 
+def test_export_writes_the_shown_sample_and_a_replay_writes_it_again(studio, wait_finished, wavenet_ckpt, qtbot,
+                                                                     tmp_path):
+    import soundfile as sf
+
+    from arstudio.modalities.audio.mulaw import mu_law_decode
+
+    w = studio(wavenet_ckpt, batch=1, seed=4)
+    p = w.panel
+    p.controls.length.setValue(0.1)
+    p.controls.samples.setValue(3)
+    w.session.play()
+    wait_finished(w)
+    rec = w.session.record
+    assert rec.batch == 3 and p.controls.shown.maximum() == 3  # counted from 1
+    rows = rec.values[: rec.filled].T.astype(np.int64)  # [3, steps] mu-law codes
+    assert not np.array_equal(rows[1], rows[0])  # the test can tell the samples apart
+    p.controls.shown.setValue(2)  # the second sample on screen ...
+    out = w.export_to(tmp_path / "second.wav")
+    assert out is not None, w.last_error
+    pcm, _ = sf.read(out, dtype="float64")
+    np.testing.assert_allclose(pcm, mu_law_decode(rows[1]), atol=2 / 32768)  # ... is the one written
+    assert not np.allclose(pcm, mu_law_decode(rows[0]), atol=2 / 32768)
+    assert "matches the file byte for byte" in replay(out, wavenet_ckpt, tmp_path / "copy.wav")
+    # File > Replay export in the studio: the recorded run (three samples, whatever the controls say now),
+    # with the exported sample on screen
+    w.session.reset()
+    p.controls.samples.setValue(1)
+    p.controls.shown.setValue(1)
+    assert w.replayer.open(out, extra=[wavenet_ckpt])
+    qtbot.waitUntil(lambda: w.session.state == "paused" and w.session.record is not None, timeout=20000)
+    w.session.play()
+    wait_finished(w)
+    rec = w.session.record
+    assert rec.batch == 3 and p.sample == 1 and p.controls.shown.value() == 2
+    np.testing.assert_array_equal(rec.values[: rec.filled].T, rows)
+
+
 def test_a_mel_conditioned_continuation_replays_byte_for_byte(studio, wait_finished, wavenet_ckpt, qtbot, tmp_path):
     import soundfile as sf
 

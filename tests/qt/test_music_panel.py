@@ -126,7 +126,7 @@ def test_the_shown_sample_of_a_batch_is_the_one_replayed(panel):
     rec.values[:, 1] = note_on(30)  # sample 1: the same note struck again and again
     panel.show_steps(rec)
     assert panel.perf.n_notes > 1 and set(panel.perf.pitch[: panel.perf.n_notes]) != {30}
-    panel.controls.shown.setValue(1)
+    panel.controls.shown.setValue(2)  # the second sample: the box counts from 1
     assert set(panel.perf.pitch[: panel.perf.n_notes].tolist()) == {30}
 
 

@@ -80,6 +80,47 @@ def test_a_run_is_composed_on_the_roll_analysed_and_exported_as_midi_and_wav(stu
     assert wav is not None and wav.stat().st_size > 44, w.last_error
 
 
+def test_export_writes_the_shown_performance_and_a_replay_writes_it_again(studio, wait_finished, music_ckpt, qtbot,
+                                                                         tmp_path, capsys):
+    import mido
+
+    from arstudio.cli import main
+
+    w = studio(music_ckpt, batch=1, seed=6)
+    p = w.panel
+    p.controls.events.setValue(40)
+    p.controls.samples.setValue(2)
+    w.session.play()
+    wait_finished(w)
+    rec = w.session.record
+    assert rec.batch == 2 and p.controls.shown.maximum() == 2  # counted from 1
+    rows = [rec.values[: rec.filled, b].astype(np.int64).tolist() for b in range(2)]
+
+    def notes(path: Path) -> list[tuple]:
+        return [(m.type, m.note, m.velocity, m.time) for t in mido.MidiFile(path).tracks for m in t
+                if m.type in ("note_on", "note_off")]
+
+    first, second = (notes(events_to_midi(r, tmp_path / f"row{b}.mid")) for b, r in enumerate(rows))
+    assert first != second  # the test can tell the performances apart
+    p.controls.shown.setValue(2)  # the second performance on the roll ...
+    out = w.export_to(tmp_path / "second.mid")
+    assert out is not None, w.last_error
+    assert notes(out) == second  # ... is the one written
+    capsys.readouterr()
+    assert main(["replay", str(out), "--out", str(tmp_path / "copy.mid"), "--checkpoint", str(music_ckpt),
+                 "--device", "cpu"]) == 0
+    assert "matches the file byte for byte" in capsys.readouterr().out
+    # File > Replay export in the studio: the recorded run, the exported performance on the roll
+    w.session.reset()
+    p.controls.shown.setValue(1)
+    assert w.replayer.open(out, extra=[music_ckpt])
+    qtbot.waitUntil(lambda: w.session.state == "paused" and w.session.record is not None, timeout=20000)
+    w.session.play()
+    wait_finished(w)
+    assert w.session.record.batch == 2 and p.sample == 1 and p.controls.shown.value() == 2
+    assert w.session.record.values[: w.session.record.filled, 1].astype(np.int64).tolist() == rows[1]
+
+
 def test_a_midi_file_is_continued(studio, wait_finished, music_ckpt, qtbot, tmp_path):
     w = studio(music_ckpt, batch=1, seed=2)
     p = w.panel

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from arstudio.core.dists import DistView
 from arstudio.qt.throttle import FrameThrottle
@@ -68,6 +69,29 @@ def test_strip_sums_log_p(qtbot):
     strip.set_series(np.log(np.full(4, 0.5)), np.array([False, True, False, False]), sample=2)
     assert "4 of 10 steps" in strip.summary.text() and "-2.77 nats" in strip.summary.text()
     assert len(strip.forced.data) == 1
+
+
+@pytest.mark.parametrize("height", [110, 160, 400])
+@pytest.mark.parametrize("y_range", [(-1.0, 0.1), (-15.0, 0.0), (-0.003, 0.0)])
+def test_the_strips_log_p_labels_never_overlap(qtbot, height, y_range):
+    from PySide6.QtGui import QImage, QPainter
+
+    strip = LogProbStrip()
+    qtbot.addWidget(strip)
+    strip.resize(1250, height)  # 110 px: the strip of a 1280x800 window
+    strip.show()
+    strip.reset(100)
+    strip.plot.setYRange(*y_range, padding=0)
+    qtbot.waitUntil(lambda: strip.plot.getAxis("left").height() > 0)
+    image = QImage(100, 600, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        texts = strip.plot.getAxis("left").generateDrawSpecs(painter)[2]  # (rect, flags, text) per label
+    finally:
+        painter.end()
+    rects = [t[0] for t in texts]
+    assert len(rects) >= 2, [t[2] for t in texts]  # still a scale to read
+    assert not any(a.intersects(b) for i, a in enumerate(rects) for b in rects[i + 1:]), [t[2] for t in texts]
 
 
 def test_throttle_coalesces_and_draws_the_last(qtbot):

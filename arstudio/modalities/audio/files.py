@@ -169,17 +169,22 @@ def read_wav_recipe(path: Path) -> dict[str, str]:
     return {str(k): v for k, v in doc.items() if isinstance(v, str)}
 
 
-def taken(x: np.ndarray) -> np.ndarray:
-    """The first sample of a run [B, D] (NaN where not written) up to its first unwritten step, as codes int64."""
-    row = np.asarray(x, dtype=np.float64).reshape(len(x), -1)[0]
+def taken(x: np.ndarray, sample: int = 0) -> np.ndarray:
+    """Sample ``sample`` of a run [B, D] (NaN where not written) up to its first unwritten step, as codes int64."""
+    row = np.asarray(x, dtype=np.float64).reshape(len(x), -1)[sample]
     nan = np.flatnonzero(np.isnan(row))
     row = row[: nan[0]] if len(nan) else row
     return row.astype(np.int64)
 
 
 def write_samples(path: Path, spec: ModelSpec, x: np.ndarray, text: dict[str, str], detail: RunDetail | None) -> Path:
-    """The modality's WAV format: the first sample of ``x`` (codes, trimmed to the steps taken) at the model's rate."""
-    codes = taken(x)
+    """The modality's WAV format: one sample of ``x`` (codes, trimmed to the steps taken) at the model's rate.
+
+    The sample is the one the recipe ``text`` names (the one shown when the studio exported), else the first.
+    """
+    from arstudio.core.replay import shown_sample
+
+    codes = taken(x, shown_sample(text, len(x)))
     if len(codes) == 0:
         from arstudio.io.errors import ExportError
 

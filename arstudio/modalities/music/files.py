@@ -14,16 +14,19 @@ from arstudio.modalities.music.events import event_labels
 from arstudio.modalities.music.midi import MidiError, events_to_midi, midi_to_events, read_midi_recipe
 
 
-def taken(x: np.ndarray) -> list[int]:
-    """The first sample of a run [B, D] (NaN where not written) up to its first unwritten step, as event ids."""
-    row = np.asarray(x, dtype=np.float64).reshape(len(x), -1)[0]
+def taken(x: np.ndarray, sample: int = 0) -> list[int]:
+    """Sample ``sample`` of a run [B, D] (NaN where not written) up to its first unwritten step, as event ids."""
+    row = np.asarray(x, dtype=np.float64).reshape(len(x), -1)[sample]
     nan = np.flatnonzero(np.isnan(row))
     row = row[: nan[0]] if len(nan) else row
     return [int(v) for v in row]
 
 
-def _events_or_fail(path: Path, x: np.ndarray) -> list[int]:
-    events = taken(x)
+def _events_or_fail(path: Path, x: np.ndarray, text: dict[str, str]) -> list[int]:
+    """The events of the sample the recipe ``text`` names (the one the studio showed), else of the first."""
+    from arstudio.core.replay import shown_sample
+
+    events = taken(x, shown_sample(text, len(x)))
     if not events:
         from arstudio.io.errors import ExportError
 
@@ -33,17 +36,19 @@ def _events_or_fail(path: Path, x: np.ndarray) -> list[int]:
 
 def write_midi_samples(path: Path, spec: ModelSpec, x: np.ndarray, text: dict[str, str],
                        detail: RunDetail | None) -> Path:
-    """The first sample of ``x`` (event ids, up to the steps taken) as a type-1 MIDI file with its recipe."""
-    return events_to_midi(_events_or_fail(path, x), path, text)
+    """One sample of ``x`` (event ids, up to the steps taken; see ``_events_or_fail``) as a type-1 MIDI file with
+    its recipe."""
+    return events_to_midi(_events_or_fail(path, x, text), path, text)
 
 
 def write_wav_samples(path: Path, spec: ModelSpec, x: np.ndarray, text: dict[str, str],
                       detail: RunDetail | None) -> Path:
-    """The first sample of ``x`` rendered to sound (fluidsynth or the built-in synthesizer), as a 16-bit WAV."""
+    """One sample of ``x`` (see ``_events_or_fail``) rendered to sound (fluidsynth or the built-in synthesizer), as
+    a 16-bit WAV."""
     from arstudio.io.atomic import check_writable
     from arstudio.modalities.music.render import write_wav
 
-    events = _events_or_fail(path, x)
+    events = _events_or_fail(path, x, text)
     check_writable(path)  # before rendering
     return write_wav(path, events)
 

@@ -113,7 +113,9 @@ def text_export_of_run(tok: Any, ids: list[int], log_prob: np.ndarray | None, gi
 
 
 def write_samples(path: Path, spec: ModelSpec, x: np.ndarray, text: dict[str, str], detail: RunDetail | None) -> Path:
-    """Samples [B, T] of token ids (NaN: not written) as text: the first sample, or JSON of it.
+    """Samples [B, T] of token ids (NaN: not written) as text: one sample, or JSON of it.
+
+    The sample is the one the recipe ``text`` names (``core.replay.shown_sample``), else the first.
 
     With ``detail`` the JSON holds each token's log p and whether it was given; ``text`` (the
     replay recipe) goes into the JSON's ``info``, so that ``arstudio replay`` can make it again.
@@ -122,13 +124,16 @@ def write_samples(path: Path, spec: ModelSpec, x: np.ndarray, text: dict[str, st
 
     cfg = spec.config.get("tokenizer")
     tok = tokenizer_from_config(cfg) if cfg is not None else None
-    row = np.asarray(x, dtype=np.float64).reshape(len(x), -1)[0]
+    from arstudio.core.replay import shown_sample
+
+    b = shown_sample(text, len(x))
+    row = np.asarray(x, dtype=np.float64).reshape(len(x), -1)[b]
     taken = ~np.isnan(row)
     ids = [int(v) for v in row[taken]]
     if detail is None:
         export = text_export_of_run(tok, ids, None, None, 0, text)
     else:
-        lp = np.asarray(detail.log_prob, dtype=np.float64).reshape(len(x), -1)[0][: len(ids)]
+        lp = np.asarray(detail.log_prob, dtype=np.float64).reshape(len(x), -1)[b][: len(ids)]
         export = text_export_of_run(tok, ids, lp, np.asarray(detail.given)[: len(ids)], detail.prefix_len, text)
     return write_text(path, export)
 

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from arstudio.qt.views import theme
-from arstudio.qt.views.plotting import PlotWidget
+from arstudio.qt.views.plotting import PlotWidget, ReadableAxis
 
 
 class LogProbStrip(QWidget):
@@ -19,7 +19,7 @@ class LogProbStrip(QWidget):
         self.summary = QLabel("")
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         self.summary.setFixedHeight(self.summary.fontMetrics().lineSpacing() + 4)
-        self.plot = PlotWidget(background=theme.BACKGROUND)
+        self.plot = PlotWidget(background=theme.BACKGROUND, axisItems={"left": ReadableAxis("left")})
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()

@@ -116,3 +116,16 @@ def test_the_attention_of_a_prompted_gpt2_run_has_no_bos_key(gpt2_folder: Path) 
     assert len(got) == len(want)
     for g, w in zip(got, want):
         torch.testing.assert_close(torch.as_tensor(g[0]).float(), w[0, :, -1, :], atol=1e-5, rtol=1e-4)
+
+
+def test_a_gpt2_saved_as_our_checkpoint_still_reads_a_prompt_without_bos(gpt2_folder: Path, tmp_path: Path) -> None:
+    """Resumed in training and saved, an imported GPT-2 is a plain ``gpt`` checkpoint: it keeps the setting."""
+    from arstudio.core.checkpoint import load_checkpoint, save_checkpoint
+
+    model, meta = load_gpt2(gpt2_folder)
+    saved = save_checkpoint(tmp_path / "gpt2-tuned.safetensors", model, meta)
+    again, meta2 = load_checkpoint(saved)
+    assert meta2.config["bos_before_prompt"] is False and again.config.bos_before_prompt is False
+    from_folder = sample_ids(gpt2_folder, tmp_path / "a.json", "--prompt", PROMPT)
+    from_file = sample_ids(saved, tmp_path / "b.json", "--prompt", PROMPT)
+    assert [t["id"] for t in from_file] == [t["id"] for t in from_folder]

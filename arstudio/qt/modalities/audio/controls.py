@@ -34,7 +34,7 @@ class AudioControls(QWidget):
                                                 "(a conditioning file sets it to its own length)")
         self.samples = QSpinBox(minimum=1, maximum=8, value=1)
         self.samples.setToolTip("Samples written side by side (one is shown and played at a time)")
-        self.shown = QSpinBox(minimum=0, maximum=0, value=0)
+        self.shown = QSpinBox(minimum=1, maximum=1, value=1)  # counted from 1, as samples are everywhere
         self.shown.setToolTip("Which sample of the batch the waveform, spectrogram and Play use")
         self.condition = QComboBox()
         self.condition.addItem(NONE_CONDITION, None)

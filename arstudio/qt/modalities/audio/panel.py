@@ -241,13 +241,21 @@ class AudioPanel(ModalityPanel):
         self.spectrogram.set_target(self._target_mel())
         self._emit_condition()
 
+    def exported_sample(self) -> int:
+        return self.sample  # Export writes the sample on screen (the recipe names it, so a replay writes it too)
+
+    def show_sample(self, sample: int) -> None:
+        self.sample = max(int(sample), 0)  # a run that begins later shows it (begin_run keeps it in range)
+        if self.record is not None and self.sample < self.record.batch:
+            self.controls.shown.setValue(self.sample + 1)  # redraws through _on_shown
+
     # ---- the run ------------------------------------------------------------------------------
     def begin_run(self, record: RunRecord) -> None:
         self.record, self.decoded = record, 0
         self.sample = min(self.sample, record.batch - 1)
         self.controls.shown.blockSignals(True)
-        self.controls.shown.setMaximum(record.batch - 1)
-        self.controls.shown.setValue(self.sample)
+        self.controls.shown.setMaximum(record.batch)
+        self.controls.shown.setValue(self.sample + 1)  # the box counts from 1
         self.controls.shown.blockSignals(False)
         self.controls.shown.setEnabled(record.batch > 1)
         self._hovered = -1
@@ -289,8 +297,8 @@ class AudioPanel(ModalityPanel):
             self.spectrogram.set_frames(self.mel.frames, self.mel.count, self.mel.peak)
         self.controls.play.setEnabled(n > 0)
 
-    def _on_shown(self, sample: int) -> None:
-        self.sample = int(sample)
+    def _on_shown(self, number: int) -> None:
+        self.sample = int(number) - 1  # the box counts from 1
         if self.record is not None:
             self.begin_run(self.record)
 

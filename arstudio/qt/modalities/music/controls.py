@@ -37,7 +37,7 @@ class MusicControls(QWidget):
         self.events.setKeyboardTracking(False)
         self.samples = QSpinBox(minimum=1, maximum=8, value=1)
         self.samples.setToolTip("Performances written side by side (one is shown and played at a time)")
-        self.shown = QSpinBox(minimum=0, maximum=0, value=0)
+        self.shown = QSpinBox(minimum=1, maximum=1, value=1)  # counted from 1, as samples are everywhere
         self.shown.setToolTip("Which sample of the batch the roll, the analysis and Play use")
         self.play = QPushButton("▶ Play")
         self.play.setToolTip("Listen to the shown performance (rendered with a General MIDI soundfont when "

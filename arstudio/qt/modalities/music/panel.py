@@ -191,14 +191,22 @@ class MusicPanel(ModalityPanel):
         playing = job != 0 and job == self.jobs.newest("render")
         self.problem_found.emit("Cannot play sound" if playing else "Cannot use this MIDI file", message)
 
+    def exported_sample(self) -> int:
+        return self.sample  # Export writes the sample on screen (the recipe names it, so a replay writes it too)
+
+    def show_sample(self, sample: int) -> None:
+        self.sample = max(int(sample), 0)  # a run that begins later shows it (begin_run keeps it in range)
+        if self.record is not None and self.sample < self.record.batch:
+            self.controls.shown.setValue(self.sample + 1)  # redraws through _on_shown
+
     # ---- the run ----------------------------------------------------------------------------------
     def begin_run(self, record: RunRecord) -> None:
         self.record = record
         self.sample = min(self.sample, record.batch - 1)
         c = self.controls
         c.shown.blockSignals(True)
-        c.shown.setMaximum(record.batch - 1)
-        c.shown.setValue(self.sample)
+        c.shown.setMaximum(record.batch)
+        c.shown.setValue(self.sample + 1)  # the box counts from 1
         c.shown.blockSignals(False)
         c.shown.setEnabled(record.batch > 1)
         self.player.stop()
@@ -228,8 +236,8 @@ class MusicPanel(ModalityPanel):
         self.controls.play.setEnabled(n > 0)
         self._ask()
 
-    def _on_shown(self, sample: int) -> None:
-        self.sample = int(sample)
+    def _on_shown(self, number: int) -> None:
+        self.sample = int(number) - 1  # the box counts from 1
         if self.record is not None:
             self.begin_run(self.record)
 
