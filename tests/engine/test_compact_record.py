@@ -57,6 +57,27 @@ def test_small_supports_travel_whole_large_ones_cut_and_densities_on_a_small_gri
     assert row.kind == "density" and row.rest is None and row.probs.shape == (1, DENSITY_POINTS)
 
 
+def test_a_batch_reports_its_steps_per_second_from_the_second_one(monkeypatch):
+    from arstudio.engine import emitter
+
+    now = [100.0]
+    monkeypatch.setattr(emitter.time, "monotonic", lambda: now[0])  # the emitter's clock, and only it, is ours
+    sent: list[PackedBatch] = []
+    in_flight = InFlight()
+    e = Emitter(lambda b: (sent.append(b), in_flight.taken()), 1, in_flight, 0.05)  # a GUI that keeps up
+    v = bars(np.full((1, 2), 0.5), ("0", "1"))
+    t = 0
+    for seconds, steps in ((0.3, 1), (0.5, 10), (0.2, 4)):  # three batches: time passes, steps come
+        for _ in range(steps):
+            e.add(Step(t, t, np.full(1, 1), np.log(v.probs[:, 1]), v), False)
+            t += 1
+        now[0] += seconds
+        e.flush()
+    assert [len(b) for b in sent] == [1, 10, 4]
+    assert sent[0].steps_per_s == 0.0  # the first batch's time is the run's start-up
+    assert [b.steps_per_s for b in sent[1:]] == pytest.approx([10 / 0.5, 4 / 0.2])  # steps / time since the last batch
+
+
 def test_the_emitter_sends_compact_batches_and_cuts_a_batch_where_the_format_changes():
     rng = np.random.default_rng(2)
     two = [bars(softmax(rng.normal(size=(2, 2))), ("0", "1")) for _ in range(3)]

@@ -94,11 +94,13 @@ def test_worker_paced_run_sends_at_most_60_batches_a_second(qtbot, big_nade):
 
 
 def test_worker_reports_the_paced_speed_from_the_second_batch(qtbot, big_nade):
-    batches, finished, _ = run_worker(qtbot, big_nade, RunRequest(4, batch=1, steps=20), RunControl(rate=50.0))
+    batches, finished, seconds = run_worker(qtbot, big_nade, RunRequest(4, batch=1, steps=20),
+                                            RunControl(rate=50.0))
     assert finished[0].steps == 20 and len(batches) >= 5
     assert batches[0].steps_per_s == 0.0  # its time is the run's start-up, not a speed
-    rates = [b.steps_per_s for b in batches[1:]]
-    assert all(0 < r < 75 for r in rates) and 40 < float(np.median(rates)) < 60
+    assert all(b.steps_per_s > 0 for b in batches[1:])  # the figure itself: tests/engine (a fake clock)
+    # the pace holds the run back, however fast the model (a busy machine can only make it slower)
+    assert seconds >= 19 / 50 and finished[0].seconds >= 19 / 50
 
 
 def test_worker_stops_when_cancelled(qtbot, big_nade):
