@@ -66,3 +66,31 @@ def test_labelled_values_keep_the_most_likely_first(qtbot):
     assert not is_ordinal(view)
     plot.show_dist(view, chosen=7, log_p=float(np.log(0.15)))
     assert not plot.in_value_order and list(plot._shown[:4]) == [50, 7, 90, 3]
+
+
+def test_bars_over_a_large_support_get_a_p_scale_that_shows_them(qtbot):
+    """256 levels of a few hundredths each: the p axis fits the highest bar; a few grey levels keep 0..1."""
+    from arstudio.core.dists import DistView
+
+    plot = DistPlot()
+    qtbot.addWidget(plot)
+    plot.resize(420, 300)
+    plot.show()
+    plot.set_value_order(True)  # as the audio panel asks
+    probs = np.exp(-0.5 * ((np.arange(256) - 150) / 20.0) ** 2)
+    probs /= probs.sum()  # a smooth bump, at most 0.02
+    flat = DistView("bars", np.arange(256), probs[None], np.array([5.0]), None)
+    plot.show_dist(StepDists.compact([flat]).row(0, 0), chosen=150, log_p=float(np.log(probs[150])))
+    lo, hi = plot.plot.getViewBox().viewRange()[1]
+    assert probs.max() * 1.1 <= hi <= 0.05 * 1.05  # the bump fills most of the height, not 2% of it
+    assert plot.rest_label.pos().y() <= hi
+    assert "x0.0" not in plot.plot.getAxis("left").labelString()  # p in its own units, never "p (x0.001)"
+    peaked = probs.copy()
+    peaked[150] += 0.6
+    peaked /= peaked.sum()
+    plot.show_dist(StepDists.compact([DistView("bars", np.arange(256), peaked[None], np.array([2.0]), None)]).row(0, 0),
+                   chosen=150, log_p=float(np.log(peaked[150])))
+    assert plot.plot.getViewBox().viewRange()[1][1] >= peaked.max()  # a tall bar is never cut off
+    few = DistView("bars", np.arange(8), np.full((1, 8), 1 / 8), np.array([2.08]), None)
+    plot.show_dist(few, chosen=3, log_p=float(np.log(1 / 8)))
+    assert plot.plot.getViewBox().viewRange()[1][1] >= 1.0  # grey levels: p on its whole scale

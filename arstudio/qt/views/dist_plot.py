@@ -31,6 +31,17 @@ from arstudio.qt.views.plotting import PlotWidget
 
 MAX_BARS = 64  # above this many values, only the TOP_BARS most probable are drawn, sorted
 TOP_BARS = 40
+P_SCALES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)  # the p axis of bars by value over a large support
+
+
+def p_scale(highest: float) -> float:
+    """The top of the p axis for bars whose highest is ``highest``: the smallest of ``P_SCALES`` leaving 10% room.
+
+    Over 256 audio levels each p is a few hundredths, and on a 0..1 axis the bars were flat lines; a
+    coarse scale still moves only when the distribution's peak changes a lot, so the axis is not
+    re-laid out on every step.
+    """
+    return next((top for top in P_SCALES if highest * 1.1 <= top), 1.0)
 LABEL_CHAR_PX = 7  # rough width of one character of a tick label, for spacing the labels
 ORDINAL_MAX = 4096  # an unlabelled support up to this size is a range of numbers (levels), drawn in value order
 CUT = "#e5534b"  # the line where the policy cuts the distribution
@@ -55,6 +66,7 @@ class DistPlot(QWidget):
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
         self.plot.setLabel("left", "p")
+        self.plot.getAxis("left").enableAutoSIPrefix(False)  # p reads 0.02, not 20 under "p (x0.001)"
         self.plot.setToolTip("Click a value to force it at this step and sample on from there.")
         # the model's own distribution, faint behind the policy's bars when a policy changes it
         self.raw_bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=theme.BAR + "50", pen=None)
@@ -251,9 +263,11 @@ class DistPlot(QWidget):
                           brushes=self._brushes(support, chosen))
         self.raw_bars.setOpts(x=x if pol is not None else [], height=probs if pol is not None else [], width=bar,
                               brushes=self._brushes(support, chosen, raw=True))
+        highest = max(float(probs.max(initial=0.0)), float(pol.probs.max(initial=0.0)) if pol is not None else 0.0)
+        top = 1.0 if n <= MAX_BARS else p_scale(highest)  # a few values read on 0..1; 256 levels need their scale
         if view.rest is not None and view.others:
             self.rest_label.setText(self.rest_text(view))
-            self.rest_label.setPos(n - 0.5, 1.0)
+            self.rest_label.setPos(n - 0.5, top)
             self.rest_label.show()
         else:
             self.rest_label.hide()
@@ -273,7 +287,7 @@ class DistPlot(QWidget):
         need = max(px(first), px(self._label(view, n // 2)), px(last)) + 16
         fits = max(2, int(width // need))
         every = 1 << max(0, math.ceil(math.log2(max(1.0, (n - 1) / (fits - 1)))))  # 1, 2, 4 ... values apart
-        key = ("value", n, every, round(width / 40), view.labels is None, self._policy_key(policy))
+        key = ("value", n, every, round(width / 40), view.labels is None, self._policy_key(policy), top)
         if key != self._axes:  # a new support or a resize re-lays out the axis, a new step does not
             self._axes = key
             at = list(range(0, n, every))
@@ -285,7 +299,7 @@ class DistPlot(QWidget):
             per_value = width / n  # the end labels need half their width beside the first and last values
             left, right = ((px(t) + 16) / 2 / per_value for t in (first, last))
             self.plot.setXRange(-0.5 - left, n - 0.5 + right, padding=0)
-            self.plot.setYRange(0.0, 1.0, padding=0.02)
+            self.plot.setYRange(0.0, top, padding=0.02)
         self._shown, self._kind = np.arange(n), "bars"  # any value of the support can be clicked
 
     def _spaced_ticks(self, view: DistView, support: np.ndarray, chosen: float | None, other: str | None = None

@@ -79,7 +79,7 @@ class AudioControls(QWidget):
         bottom.setSpacing(6)
         bottom.addWidget(QLabel("Samples"))
         bottom.addWidget(self.samples)
-        bottom.addWidget(QLabel("show"))
+        bottom.addWidget(QLabel("Shown"))
         bottom.addWidget(self.shown)
         bottom.addStretch(1)
         bottom.addWidget(self.play)
