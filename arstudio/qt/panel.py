@@ -83,3 +83,40 @@ class ModalityPanel(QWidget):
         if record.filled == 0:
             raise ExportError("nothing to export yet: press Play first")
         return export_samples(path, info.spec, record.data()[:, : record.filled], text)
+
+
+class OneSampleShownPanel(ModalityPanel):
+    """A panel that shows one sample of the batch at a time (a waveform, a piano roll).
+
+    Its controls have a ``shown`` spin box that counts from 1; ``sample`` is the shown sample,
+    counted from 0. Export writes that sample (the recipe names it), and a replayed file shows it.
+    A subclass connects ``controls.shown.valueChanged`` to ``_on_shown`` and calls ``sync_shown``
+    from its ``begin_run``.
+    """
+
+    sample: int = 0
+    record: RunRecord | None = None
+    controls: QWidget  # with a ``shown`` QSpinBox
+
+    def exported_sample(self) -> int:
+        return self.sample
+
+    def show_sample(self, sample: int) -> None:
+        self.sample = max(int(sample), 0)  # a run that begins later shows it (sync_shown keeps it in range)
+        if self.record is not None and self.sample < self.record.batch:
+            self.controls.shown.setValue(self.sample + 1)  # redraws through _on_shown
+
+    def sync_shown(self, record: RunRecord) -> None:
+        """Keep the shown sample inside ``record``'s batch, and the box in step with it (without its signal)."""
+        self.sample = min(self.sample, record.batch - 1)
+        box = self.controls.shown
+        box.blockSignals(True)
+        box.setMaximum(record.batch)
+        box.setValue(self.sample + 1)  # the box counts from 1
+        box.blockSignals(False)
+        box.setEnabled(record.batch > 1)
+
+    def _on_shown(self, number: int) -> None:
+        self.sample = int(number) - 1  # the box counts from 1
+        if self.record is not None:
+            self.begin_run(self.record)

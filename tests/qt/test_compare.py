@@ -224,7 +224,7 @@ def test_b_defaults_to_a_checkpoint_that_compares_with_a(qtbot) -> None:
 
 
 def test_the_metrics_table_gives_text_in_bits_per_character() -> None:
-    from arstudio.qt.checkpoints.compare_text import metric_rows
+    from arstudio.train.compare_text import metric_rows
 
     rows = [("kind", "gpt", "char_rnn"), ("test NLL (nats)", "931.0", "288.4"), ("test bits/token", "5.2467", "1.6255"),
             ("parameters", "1", "2")]

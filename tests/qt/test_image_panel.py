@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from arstudio.qt.modalities.image.places import order_name
+from arstudio.modalities.image.places import order_name
 from tests.qt.conftest import make_checkpoint
 
 WAIT = 60000  # ms: a generous bound for a tiny run on a busy machine

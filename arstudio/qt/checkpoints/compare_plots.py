@@ -11,6 +11,7 @@ from arstudio.core.spec import ValueSpace
 from arstudio.io.export import to_unit
 from arstudio.engine.compare_run import CompareStarted
 from arstudio.qt.views import theme
+from arstudio.train.compare_text import label_of
 from arstudio.qt.views.plotting import GraphicsLayoutWidget, PlotWidget
 
 DLOGP = "#e5534b"
@@ -21,16 +22,6 @@ def brightness(values: np.ndarray, started: CompareStarted) -> np.ndarray:
     space = (ValueSpace("categorical", started.levels) if started.levels
              else ValueSpace("continuous", 0, started.low, started.high))
     return to_unit(space, values)
-
-
-def label_of(v: float, labels: tuple[str, ...] | None) -> str:
-    """A value as its display label (a token's text), else the number."""
-    if np.isnan(v):
-        return ""
-    i = int(v)
-    if labels is not None and float(i) == v and 0 <= i < len(labels):
-        return labels[i]
-    return f"{v:g} "
 
 
 def sequence_text(row: np.ndarray, labels: tuple[str, ...] | None) -> str:

@@ -32,7 +32,7 @@ from arstudio.engine.compare_run import (CompareBatch, CompareRequest, CompareSt
                                              Disagreement, check_comparable, is_grid, run_comparison)
 from arstudio.qt.checkpoints.compare_picker import PairPicker
 from arstudio.qt.checkpoints.compare_plots import DisagreementHeatmap, StepDivergencePlot, brightness, sequence_text
-from arstudio.qt.checkpoints.compare_text import (metric_rows, summary_line, teacher_caption, teacher_text,
+from arstudio.train.compare_text import (metric_rows, summary_line, teacher_caption, teacher_text,
                                                   top_disagreements)
 from arstudio.qt.jobs import JobRunner
 from arstudio.qt.modalities.image.grid import ImageGridCanvas, cells_rgb

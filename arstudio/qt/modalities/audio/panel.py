@@ -32,7 +32,7 @@ from arstudio.modalities.audio.live_mel import LiveMel
 from arstudio.qt.modalities.audio.playback import PlaybackError, Player
 from arstudio.qt.modalities.audio.spectrogram import SpectrogramView
 from arstudio.qt.modalities.audio.waveform import WaveformView
-from arstudio.qt.panel import ModalityPanel
+from arstudio.qt.panel import OneSampleShownPanel
 from arstudio.qt.views.panel_layout import controls_over_views
 
 AUDIO_FILTER = "Audio files (*.wav *.flac *.ogg *.oga *.aiff *.aif *.au *.mp3);;All files (*)"
@@ -71,7 +71,7 @@ def display_settings(model: MelSettings) -> MelSettings:
     return replace(model, n_mels=model.n_mels or MelSettings().n_mels, f_max=top)
 
 
-class AudioPanel(ModalityPanel):
+class AudioPanel(OneSampleShownPanel):
     """Waveform, spectrogram, voice / condition / primer / length, and playback of a mu-law audio model."""
 
     modality = "audio"
@@ -241,23 +241,10 @@ class AudioPanel(ModalityPanel):
         self.spectrogram.set_target(self._target_mel())
         self._emit_condition()
 
-    def exported_sample(self) -> int:
-        return self.sample  # Export writes the sample on screen (the recipe names it, so a replay writes it too)
-
-    def show_sample(self, sample: int) -> None:
-        self.sample = max(int(sample), 0)  # a run that begins later shows it (begin_run keeps it in range)
-        if self.record is not None and self.sample < self.record.batch:
-            self.controls.shown.setValue(self.sample + 1)  # redraws through _on_shown
-
     # ---- the run ------------------------------------------------------------------------------
     def begin_run(self, record: RunRecord) -> None:
         self.record, self.decoded = record, 0
-        self.sample = min(self.sample, record.batch - 1)
-        self.controls.shown.blockSignals(True)
-        self.controls.shown.setMaximum(record.batch)
-        self.controls.shown.setValue(self.sample + 1)  # the box counts from 1
-        self.controls.shown.blockSignals(False)
-        self.controls.shown.setEnabled(record.batch > 1)
+        self.sync_shown(record)
         self._hovered = -1
         self.hint.setText(self.describe_run(record))
         self.waveform.clear()
@@ -296,11 +283,6 @@ class AudioPanel(ModalityPanel):
             self.mel.update(self.audio, n, final=n >= planned)
             self.spectrogram.set_frames(self.mel.frames, self.mel.count, self.mel.peak)
         self.controls.play.setEnabled(n > 0)
-
-    def _on_shown(self, number: int) -> None:
-        self.sample = int(number) - 1  # the box counts from 1
-        if self.record is not None:
-            self.begin_run(self.record)
 
     def show_focus(self, step: int, sample: int) -> None:
         self.waveform.mark_focus(step if step >= 0 and sample in (-1, self.sample) else -1)

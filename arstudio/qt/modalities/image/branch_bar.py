@@ -10,7 +10,7 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QWidget
 
-from arstudio.qt.modalities.image.branches import Branch, BranchHistory
+from arstudio.modalities.image.branches import Branch, BranchHistory
 from arstudio.qt.views import theme
 
 KEPT = "#4f8fe0"  # values a branch took over unchanged (its kept prefix, or given pixels)

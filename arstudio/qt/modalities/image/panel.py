@@ -29,11 +29,11 @@ from arstudio.io.errors import ExportError
 from arstudio.io.export import export_samples, to_unit
 from arstudio.qt.modalities.image.analysis import DependencyResult, PixelAnalysis
 from arstudio.qt.modalities.image.branch_bar import KEPT, KEPT_TINT, BranchBar, legend_html, legend_label, legend_tip
-from arstudio.qt.modalities.image.branches import Branch, BranchHistory
+from arstudio.modalities.image.branches import Branch, BranchHistory
 from arstudio.qt.modalities.image.dependency_tool import DependencyTool
 from arstudio.qt.modalities.image.grid import ImageGridCanvas, cells_rgb
 from arstudio.qt.modalities.image.likelihood_view import LikelihoodView
-from arstudio.qt.modalities.image.places import channel_name, order_name, place_of, run_label, value_text
+from arstudio.modalities.image.places import channel_name, order_name, place_of, run_label, value_text
 from arstudio.qt.modalities.image.tools import LikelihoodTool
 from arstudio.qt.panel import ModalityPanel
 from arstudio.qt.views import theme

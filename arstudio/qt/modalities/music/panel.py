@@ -34,7 +34,7 @@ from arstudio.qt.modalities.music.event_dist import EventDistView
 from arstudio.modalities.music.performance import Performance, cut_at_seconds
 from arstudio.qt.modalities.music.piano_roll import PianoRollView
 from arstudio.qt.modalities.music.playback import PlaybackError, Player, Rendered, render
-from arstudio.qt.panel import ModalityPanel
+from arstudio.qt.panel import OneSampleShownPanel
 from arstudio.qt.views.panel_layout import controls_over_views
 
 MIDI_FILTER = "MIDI files (*.mid *.midi *.kar *.rmi);;All files (*)"
@@ -47,7 +47,7 @@ def read_primer(path: str, spec: object) -> tuple[str, np.ndarray]:
     return path, np.asarray(events, dtype=np.int64).reshape(-1)
 
 
-class MusicPanel(ModalityPanel):
+class MusicPanel(OneSampleShownPanel):
     """Piano roll, grouped next-event distribution, attention arcs, primer, playback of a performance-event model."""
 
     modality = "music"
@@ -191,24 +191,10 @@ class MusicPanel(ModalityPanel):
         playing = job != 0 and job == self.jobs.newest("render")
         self.problem_found.emit("Cannot play sound" if playing else "Cannot use this MIDI file", message)
 
-    def exported_sample(self) -> int:
-        return self.sample  # Export writes the sample on screen (the recipe names it, so a replay writes it too)
-
-    def show_sample(self, sample: int) -> None:
-        self.sample = max(int(sample), 0)  # a run that begins later shows it (begin_run keeps it in range)
-        if self.record is not None and self.sample < self.record.batch:
-            self.controls.shown.setValue(self.sample + 1)  # redraws through _on_shown
-
     # ---- the run ----------------------------------------------------------------------------------
     def begin_run(self, record: RunRecord) -> None:
         self.record = record
-        self.sample = min(self.sample, record.batch - 1)
-        c = self.controls
-        c.shown.blockSignals(True)
-        c.shown.setMaximum(record.batch)
-        c.shown.setValue(self.sample + 1)  # the box counts from 1
-        c.shown.blockSignals(False)
-        c.shown.setEnabled(record.batch > 1)
+        self.sync_shown(record)
         self.player.stop()
         self.focus, self._asked = -1, None
         if self.perf.length != record.length:
@@ -235,11 +221,6 @@ class MusicPanel(ModalityPanel):
         self.roll.refresh()
         self.controls.play.setEnabled(n > 0)
         self._ask()
-
-    def _on_shown(self, number: int) -> None:
-        self.sample = int(number) - 1  # the box counts from 1
-        if self.record is not None:
-            self.begin_run(self.record)
 
     def show_focus(self, step: int, sample: int) -> None:
         mine = step >= 0 and sample in (-1, self.sample)

@@ -30,7 +30,7 @@ from arstudio.modalities.text.prompt import encode_prompt
 from arstudio.qt.modalities.text.analysis import AnalysisResult, TextAnalysis, score_summary
 from arstudio.qt.modalities.text.layout import DEFAULT_TOKENS, HOVER_HINT, build_text_widgets
 from arstudio.qt.modalities.text.lists import quoted
-from arstudio.qt.modalities.text.runs import Node, planned_steps, token_ids
+from arstudio.modalities.text.runs import Node, planned_steps, token_ids
 from arstudio.qt.modalities.text.tokens import prob_to_unit
 from arstudio.qt.panel import ModalityPanel
 

@@ -1,5 +1,5 @@
 """What the Compare window writes: its summary line, its metrics table's labels and, for sequences, the
-steps of largest KL (no Qt)."""
+steps of largest KL. No Qt, so it lives beside the comparison itself."""
 
 from __future__ import annotations
 
@@ -8,10 +8,19 @@ from typing import Any
 import numpy as np
 
 from arstudio.core.modality import example_unit, plural
-from arstudio.engine.compare_run import CompareSummary, Disagreement
-from arstudio.qt.checkpoints.compare_plots import label_of
+from arstudio.train.compare import CompareSummary, Disagreement
 
 TOP_STEPS = 12  # steps listed where the two sequences disagree most
+
+
+def label_of(v: float, labels: tuple[str, ...] | None) -> str:
+    """A value as its display label (a token's text), else the number."""
+    if np.isnan(v):
+        return ""
+    i = int(v)
+    if labels is not None and float(i) == v and 0 <= i < len(labels):
+        return labels[i]
+    return f"{v:g} "
 
 
 def summary_line(s: CompareSummary, unit: str) -> str:
