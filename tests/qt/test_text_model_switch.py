@@ -68,6 +68,13 @@ def test_answers_asked_of_the_previous_model_are_dropped(studio, text_ckpt, qtbo
     w.close()
 
 
+
+def finished_after(w, qtbot, wait_finished, old):
+    """Wait for a run other than ``old`` (a record, or None) to finish and be drawn."""
+    qtbot.waitUntil(lambda: w.session.record is not old and w.session.state == "finished", timeout=20000)
+    wait_finished(w)
+
+
 def test_a_new_run_forgets_the_pinned_alternatives(studio, wait_finished, text_ckpt, qtbot):
     w = studio(text_ckpt["gpt"], seed=2)
     panel = w.panel
@@ -76,8 +83,7 @@ def test_a_new_run_forgets_the_pinned_alternatives(studio, wait_finished, text_c
     panel.tokens_view.token_clicked.emit(3)
     assert panel.pinned == 3 and panel.alternatives.count() > 0
     panel.generate_button.click()
-    qtbot.waitUntil(lambda: w.session.record is not first and w.session.state == "finished", timeout=20000)
-    wait_finished(w)
+    finished_after(w, qtbot, wait_finished, first)
     assert len(panel.nodes) == 2 and panel.shown == 1
     assert panel.pinned == -1 and panel.alternatives.count() == 0 and panel.alt_caption.text() == HOVER_HINT
     w.close()
@@ -98,13 +104,11 @@ def test_choosing_a_beam_twice_selects_its_branch(studio, wait_finished, text_ck
     qtbot.mouseDClick(panel.beam_list.viewport(), Qt.MouseButton.LeftButton,
                       pos=panel.beam_list.visualItemRect(item).center())
     panel.beam_list.beam_chosen.emit(1)  # and once more while its run is on its way
-    qtbot.waitUntil(lambda: w.session.record is not None and w.session.state == "finished", timeout=20000)
-    wait_finished(w)
+    finished_after(w, qtbot, wait_finished, None)
     assert len(panel.nodes) == 1 and panel.tree.nodes() == [0]
     beam_run = w.session.record
     panel.generate_button.click()  # another run is shown; choosing the beam again shows its branch
-    qtbot.waitUntil(lambda: w.session.record is not beam_run and w.session.state == "finished", timeout=20000)
-    wait_finished(w)
+    finished_after(w, qtbot, wait_finished, beam_run)
     assert panel.shown == 1
     panel.beam_list.beam_chosen.emit(1)
     assert panel.shown == 0 and len(panel.nodes) == 2 and panel._pending is None
@@ -121,8 +125,7 @@ def test_choosing_an_alternative_twice_adds_one_branch(studio, wait_finished, te
     alt = next(v for v in panel.alternatives.values() if v != panel._ids(first)[4])
     panel.alternatives.choose(alt)
     panel.alternatives.choose(alt)  # a double click
-    qtbot.waitUntil(lambda: w.session.record is not first and w.session.state == "finished", timeout=20000)
-    wait_finished(w)
+    finished_after(w, qtbot, wait_finished, first)
     assert len(panel.nodes) == 2
     panel.tree.node_selected.emit(0)
     panel.tokens_view.token_hovered.emit(4)
